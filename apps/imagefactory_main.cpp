@@ -1,0 +1,5 @@
+#include "daemon/main.hpp"
+
+int main(int argc, char** argv) {
+    return imagefactory::runImagefactory(argc, argv);
+}
