@@ -63,8 +63,8 @@ Result<std::unique_ptr<SqliteConnection>> openDatabase(const fs::path& data_dir)
     }
     if (journal.value() != "wal") {
         return internalError("database " + connection.file().string() +
-                             " cannot use write-ahead logging (journal mode is " +
-                             journal.value() + ")");
+                             " cannot use write-ahead logging (journal mode is " + journal.value() +
+                             ")");
     }
     // FULL, not NORMAL: with WAL, NORMAL skips the sync at each commit, so a committed
     // transaction survives a process kill but can be lost in a power failure. A job reported
@@ -186,8 +186,7 @@ Status SqliteImageStore::commit(const StoreBatch& batch) {
     // The deferred foreign keys are checked here as a second line behind checkReferences().
     Status committed = transaction->commit();
     if (!committed.ok()) {
-        return withContext(committed.error(), "cannot commit a batch to " +
-                                                  db_->file().string());
+        return withContext(committed.error(), "cannot commit a batch to " + db_->file().string());
     }
     return okStatus();
 }

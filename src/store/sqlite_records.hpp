@@ -20,8 +20,7 @@ Status writeTemplate(SqliteConnection& db, const TemplateRecord& record, Timesta
 Status writeImage(SqliteConnection& db, const ImageRecord& record, TimestampMs now);
 Status writeBuild(SqliteConnection& db, const BuildRecord& record, TimestampMs now);
 Status writeTargetImage(SqliteConnection& db, const TargetImageRecord& record, TimestampMs now);
-Status writeProviderImage(SqliteConnection& db, const ProviderImageRecord& record,
-                          TimestampMs now);
+Status writeProviderImage(SqliteConnection& db, const ProviderImageRecord& record, TimestampMs now);
 
 // Fails with NotFound naming the record and the reference when a record of batch refers to an
 // id that is not stored as a record of the expected kind.
