@@ -191,7 +191,8 @@ SqliteTransaction::~SqliteTransaction() {
     if (db_ == nullptr) {
         return;
     }
-    // A failed statement may already have rolled the transaction back; autocommit tells.
+    // A failed statement may already have rolled the transaction back, and then
+    // sqlite3_get_autocommit() returns non-zero.
     if (sqlite3_get_autocommit(db_->handle()) == 0) {
         sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     }

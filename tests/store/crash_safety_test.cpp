@@ -58,7 +58,7 @@ bool writeBody(const fs::path& path, const std::string& id, size_t size) {
 
 // What the writer child does until it is killed: each round stores a lineage with a building
 // target image, writes its body under tmp/, installs it and marks the target image COMPLETED
-// with the file in one commit, the order the store's contract asks for. Exits with 10 + step
+// with the file in one commit, the order the store's contract requires. Exits with 10 + step
 // when a store call fails.
 [[noreturn]] void runWriter(const fs::path& data_dir, uint64_t seed) {
     Result<std::unique_ptr<ImageStore>> opened = openSqliteImageStore(data_dir);

@@ -343,7 +343,7 @@ TEST_P(ImageStoreConformanceTest, LookupOfUnknownIdNamesId) {
     }
 }
 
-TEST_P(ImageStoreConformanceTest, LookupWithIdOfOtherKindIsNotFound) {
+TEST_P(ImageStoreConformanceTest, LookupByOtherKindFails) {
     commitOrFail(makeLineage("a"));
 
     Result<BuildRecord> build = store_->getBuild("a-image");
@@ -412,7 +412,7 @@ TEST_P(ImageStoreConformanceTest, UpdateJobStateChangesOnlyJob) {
     EXPECT_GE(after->updated_at, before->updated_at);
 }
 
-TEST_P(ImageStoreConformanceTest, UpdateJobStateOfUnknownIdIsNotFound) {
+TEST_P(ImageStoreConformanceTest, UpdateJobStateOfUnknownId) {
     Status updated = store_->updateJobState(RecordKind::ProviderImage, "ghost",
                                             JobState{JobStatus::Pushing, 1, "", ""});
     ASSERT_FALSE(updated.ok());
@@ -479,7 +479,7 @@ TEST_P(ImageStoreConformanceTest, FailInterruptedJobsOnEmptyStoreMarksNone) {
     EXPECT_EQ(failed.value(), 0);
 }
 
-TEST_P(ImageStoreConformanceTest, BatchRecordsMayReferToEachOtherInAnyOrder) {
+TEST_P(ImageStoreConformanceTest, BatchMayReferInAnyOrder) {
     StoreBatch batch = makeLineage("a");
     // The image names its latest build, and the build names the image: a cycle that only a
     // whole-batch check accepts.

@@ -110,8 +110,8 @@ TEST_F(SqliteImageStoreTest, RejectsUnwritableDataDir) {
     fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec,
                     fs::perm_options::add);
 
-    // Root may write anywhere, so as root the open runs in a child that became "nobody", for
-    // whom the directory is read-only. The child reports through its exit status.
+    // Root may write anywhere, so as root the open runs in a child that switched to user nobody
+    // (uid 65534), to whom the directory is read-only. The child reports by its exit status.
     pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
