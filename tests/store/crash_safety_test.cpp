@@ -1,4 +1,6 @@
 // Kills a process that writes to the store at random moments and checks what it leaves behind.
+// NOTE: SIGKILL leaves the kernel's page cache intact, so these tests check the ordering of
+// writes, renames and commits, not the fsync calls that protect against a power loss.
 
 #include <gtest/gtest.h>
 #include <signal.h>
