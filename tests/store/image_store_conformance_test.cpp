@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,11 @@ struct StoreImplementation {
     std::string name;
     std::function<Result<std::unique_ptr<ImageStore>>(const std::filesystem::path&)> open;
 };
+
+// Lets GoogleTest and ctest show the implementation by name, not as bytes.
+void PrintTo(const StoreImplementation& implementation, std::ostream* out) {
+    *out << implementation.name;
+}
 
 std::string implementationName(const ::testing::TestParamInfo<StoreImplementation>& info) {
     return info.param.name;
