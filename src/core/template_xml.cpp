@@ -12,7 +12,7 @@
 namespace imagefactory {
 namespace {
 
-// Why the SAX hooks stopped the parser early, if they did.
+// The reason the SAX hooks stopped the parser early, if they did.
 enum class StopReason { None, Doctype, TooDeep };
 
 // Per-parse state reached from the SAX hooks through the parser context's _private pointer,
@@ -116,7 +116,8 @@ Result<XmlDocPtr> readTemplateDocument(std::string_view xml) {
                          std::to_string(lineAt(xml, bad_byte)) + ")");
     }
 
-    // xmlInitParser is not safe to race with itself on older libxml2 releases.
+    // libxml2 2.9 documents xmlInitParser as not reentrant: call it once before parsing in
+    // several threads.
     static std::once_flag init_once;
     std::call_once(init_once, [] { xmlInitParser(); });
 
