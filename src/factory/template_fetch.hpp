@@ -14,11 +14,11 @@ inline constexpr int kMaxTemplateRedirects = 5;
 // checkTemplateXml(). Only http and https are used, for the first request and for up to
 // kMaxTemplateRedirects redirects. timeout_seconds bounds the connection and the whole
 // transfer. A body larger than max_bytes is abandoned as soon as it passes the limit.
-// Errors name the URL with any user name and password replaced by "***":
-//   UserInput    url is not http(s), the body is too large or not a template, a redirect
-//                leads to another protocol or there are too many of them;
-//   NotFound     HTTP status 404 or 410;
-//   ToolFailure  any other HTTP status of 400 or more;
+// Errors name the URL, with any user name and password replaced by "***". Their codes:
+//   UserInput    the URL is not http(s), the body is too large or not a template, or a
+//                redirect leads to another protocol or past the redirect limit.
+//   NotFound     HTTP status 404 or 410.
+//   ToolFailure  any other HTTP status of 400 or more.
 //   Unavailable  the host cannot be resolved or reached, or the transfer timed out.
 // Safe to call from several threads at once; each call uses its own curl handle.
 Result<std::string> fetchTemplateUrl(const std::string& url, long timeout_seconds,
