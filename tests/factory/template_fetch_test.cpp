@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -131,6 +132,18 @@ class TestHttpServer {
     std::vector<int> held_;  // connections of the never-answering mode, used by serve() only
     std::thread thread_;
 };
+
+// Keeps libcurl from sending the requests for the local test servers to a proxy that the
+// environment may name.
+class DirectConnectionEnvironment : public testing::Environment {
+  public:
+    void SetUp() override {
+        setenv("no_proxy", "127.0.0.1", 1);
+        setenv("NO_PROXY", "127.0.0.1", 1);
+    }
+};
+const testing::Environment* const kDirectConnection =
+    testing::AddGlobalTestEnvironment(new DirectConnectionEnvironment);
 
 // A port on 127.0.0.1 that nothing listens on: bound once to get a free number, then closed.
 int closedPort() {
