@@ -8,9 +8,8 @@
 namespace imagefactory {
 namespace {
 
-constexpr JobStatus kStatuses[] = {JobStatus::New,       JobStatus::Pending,
-                                   JobStatus::Building,  JobStatus::Pushing,
-                                   JobStatus::Finishing, JobStatus::Completed,
+constexpr JobStatus kStatuses[] = {JobStatus::New,     JobStatus::Pending,   JobStatus::Building,
+                                   JobStatus::Pushing, JobStatus::Finishing, JobStatus::Completed,
                                    JobStatus::Failed};
 constexpr JobEvent kEvents[] = {JobEvent::Queue,    JobEvent::Start, JobEvent::WorkDone,
                                 JobEvent::Recorded, JobEvent::Fail,  JobEvent::Abort};

@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class JobManagerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = std::filesystem::temp_directory_path() / ("jobs-test-" + newUuid());
         auto store = openSqliteImageStore(dir_);
@@ -96,9 +96,14 @@ TEST_F(JobManagerTest, ReportsEveryChangeInOrder) {
     ASSERT_TRUE(final_view.has_value());
     EXPECT_EQ(final_view->status, JobStatus::Completed);
     std::vector<std::string> expected = {
-        "created NEW",          "status NEW->PENDING", "status PENDING->BUILDING",
-        "percent 10",           "percent 60",          "status BUILDING->FINISHING",
-        "percent 100",          "status FINISHING->COMPLETED",
+        "created NEW",
+        "status NEW->PENDING",
+        "status PENDING->BUILDING",
+        "percent 10",
+        "percent 60",
+        "status BUILDING->FINISHING",
+        "percent 100",
+        "status FINISHING->COMPLETED",
     };
     EXPECT_EQ(observer_->events(id), expected);
 }
@@ -123,7 +128,7 @@ TEST_F(JobManagerTest, ReportsFailureBeforeFailedStatus) {
     manager().waitIdle();
 
     std::vector<std::string> expected = {
-        "created NEW", "status NEW->PENDING", "status PENDING->BUILDING",
+        "created NEW",         "status NEW->PENDING",     "status PENDING->BUILDING",
         "failed Test: broken", "status BUILDING->FAILED",
     };
     EXPECT_EQ(observer_->events(id), expected);
@@ -193,6 +198,7 @@ TEST_F(JobManagerTest, RejectsAbortOfUnknownJob) {
 TEST_F(JobManagerTest, LimitsConcurrentBuilds) {
     std::atomic<int> running{0};
     std::atomic<int> peak{0};
+    manager(2);
     auto work = [&](JobContext&) {
         int now = ++running;
         int seen = peak.load();
@@ -202,7 +208,6 @@ TEST_F(JobManagerTest, LimitsConcurrentBuilds) {
         --running;
         return okStatus();
     };
-    manager(2);
     std::vector<std::string> ids;
     for (int i = 0; i < 6; ++i) {
         ids.push_back(addJob(work));
@@ -219,20 +224,22 @@ TEST_F(JobManagerTest, LimitsConcurrentBuilds) {
 }
 
 TEST_F(JobManagerTest, WaitingJobIsPendingAndCanBeAborted) {
+    manager(1);
     std::atomic<bool> first_running{false};
     std::string first = addJob([&](JobContext& context) {
         first_running = true;
         sleepUnlessCancelled(context.cancelToken(), 60s);
         return okStatus();
     });
-    manager(1);
     std::string second = addJob([](JobContext&) { return okStatus(); });
     manager().start(first);
     while (!first_running) {
         std::this_thread::sleep_for(5ms);
     }
     manager().start(second);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
     while (manager().snapshot(second)->status != JobStatus::Pending) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "second job never PENDING";
         std::this_thread::sleep_for(5ms);
     }
 

@@ -12,7 +12,7 @@ namespace imagefactory {
 
 // Records every observer call as text, per job, in the order received.
 class RecordingObserver : public JobObserver {
-public:
+  public:
     void onJobCreated(const JobSnapshot& job) override {
         add(job.id, "created " + std::string(jobStatusName(job.status)));
     }
@@ -43,7 +43,7 @@ public:
         return count;
     }
 
-private:
+  private:
     void add(const std::string& id, std::string text) {
         std::lock_guard lock(mutex_);
         events_[id].push_back(std::move(text));
