@@ -65,6 +65,7 @@ class JobManager {
 
     std::optional<JobSnapshot> snapshot(const std::string& job_id) const;
     std::vector<JobSnapshot> snapshots() const;
+    // Waits until the job has ended and every observer has heard of its last change.
     std::optional<JobSnapshot> waitFor(const std::string& job_id) const;
 
   private:
