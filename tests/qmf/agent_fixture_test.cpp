@@ -123,7 +123,7 @@ TEST_F(AgentFixtureTest, BuildImageThenQueryByAddress) {
     const std::string prefix = "build_adaptor:build_image:";
     ASSERT_EQ(object_name.rfind(prefix, 0), 0u) << object_name;
     std::string job_id = object_name.substr(prefix.size());
-    ASSERT_TRUE(harness_.factory().waitForJob(job_id).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(job_id));
 
     Message query = loadFixture("query_by_address");
     (*query.body.map()->at("_object_id").map())["_object_name"] = Binary{object_name};

@@ -216,7 +216,7 @@ TEST_F(AgentTest, QueryWithoutSelectorIsEmpty) {
 TEST_F(AgentTest, BuildEventsInOrder) {
     List adaptors = buildImage(kFastTemplate, List{Value("mock")});
     ASSERT_EQ(adaptors.size(), 1u);
-    ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(adaptors[0])).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
 
     auto events = harness_.agent().takeEvents(1000);
     ASSERT_FALSE(events.empty());
@@ -265,7 +265,7 @@ TEST_F(AgentTest, BuildEventsInOrder) {
 TEST_F(AgentTest, FailedBuildRaisesFailureEvent) {
     List adaptors = buildImage("<template>FAIL</template>", List{Value("mock")});
     ASSERT_EQ(adaptors.size(), 1u);
-    ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(adaptors[0])).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
     auto events = harness_.agent().takeEvents(1000);
     auto failure = std::find_if(events.begin(), events.end(), [](const Message& m) {
         return m.subject.find("BuildFailedEvent.error.") != std::string::npos;
@@ -286,7 +286,13 @@ TEST_F(AgentTest, WakeupCalledPerEvent) {
     harness_.agent().setEventWakeup([&wakeups] { ++wakeups; });
     List adaptors = buildImage(kFastTemplate, List{Value("mock")});
     ASSERT_EQ(adaptors.size(), 1u);
-    ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(adaptors[0])).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
+    // The wake-up runs just after the event is queued, so the last one may still be running.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (static_cast<size_t>(wakeups.load()) < harness_.agent().pendingEvents() &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     EXPECT_EQ(static_cast<size_t>(wakeups.load()), harness_.agent().pendingEvents());
 }
 
@@ -306,7 +312,7 @@ TEST_F(AgentTest, AbortRunningBuild) {
 TEST_F(AgentTest, AbortAfterCompletionIsException) {
     List adaptors = buildImage(kFastTemplate, List{Value("mock")});
     ASSERT_EQ(adaptors.size(), 1u);
-    ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(adaptors[0])).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
     auto out = harness_.send(methodCall("abort", *adaptors[0].map(), Map{}));
     ASSERT_EQ(out.size(), 1u);
     const Map& values = exceptionValues(out[0]);
@@ -496,7 +502,7 @@ TEST_F(AgentTest, QueryWhereFiltersAdaptors) {
     List adaptors = buildImage(kFastTemplate, List{Value("mock"), Value("mock")});
     ASSERT_EQ(adaptors.size(), 2u);
     for (const Value& address : adaptors) {
-        ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(address)).has_value());
+        ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(address)));
     }
     List completed{Binary{"eq"}, Binary{"status"}, List{Binary{"quote"}, Binary{"COMPLETED"}}};
     List pending{Value("eq"), Value("status"), List{Value("quote"), Value("PENDING")}};
@@ -561,7 +567,7 @@ TEST_F(AgentTest, EventBufferDropsOldest) {
                                          {"targets", List{Value("mock")}}}));
     ASSERT_EQ(out.size(), 1u);
     const Value& address = mapAt(bodyMap(out[0]), "_arguments").at("build_adaptors").list()->at(0);
-    ASSERT_TRUE(small.factory().waitForJob(jobIdOf(address)).has_value());
+    ASSERT_TRUE(small.waitUntilEnded(jobIdOf(address)));
     EXPECT_EQ(small.agent().pendingEvents(), 3u);
     auto events = small.agent().takeEvents(100);
     ASSERT_EQ(events.size(), 3u);
@@ -571,7 +577,7 @@ TEST_F(AgentTest, EventBufferDropsOldest) {
 
 TEST_F(AgentTest, TakeEventsHonoursMax) {
     List adaptors = buildImage(kFastTemplate, List{Value("mock")});
-    ASSERT_TRUE(harness_.factory().waitForJob(jobIdOf(adaptors.at(0))).has_value());
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors.at(0))));
     size_t pending = harness_.agent().pendingEvents();
     ASSERT_GT(pending, 2u);
     EXPECT_EQ(harness_.agent().takeEvents(2).size(), 2u);

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "build/mock_target.hpp"
@@ -78,10 +80,43 @@ class AgentHarness {
         return out;
     }
 
+    // Waits until the job has ended and the agent shows its final status. waitForJob() alone
+    // can return before observers have heard of the final status, when a waiter woken by
+    // another job finds this job's status already changed.
+    bool waitUntilEnded(const std::string& job_id) {
+        if (!factory_->waitForJob(job_id)) {
+            return false;
+        }
+        Message query;
+        query.reply_to = kReplyTo;
+        query.properties = {{"qmf.opcode", "_query_request"}};
+        query.body =
+            Map{{"_what", "OBJECT"}, {"_object_id", Map{{"_object_name", jobObjectName(job_id)}}}};
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto out = send(query);
+            const List* items = out.empty() ? nullptr : out[0].body.list();
+            if (items != nullptr && items->size() == 1) {
+                const Map& values = *items->at(0).map()->at("_values").map();
+                auto status = textField(values, "status").value_or("");
+                if (status == "COMPLETED" || status == "FAILED") {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return false;
+    }
+
     Agent& agent() { return *agent_; }
     Factory& factory() { return *factory_; }
 
   private:
+    std::string jobObjectName(const std::string& job_id) const {
+        auto job = factory_->job(job_id);
+        return "build_adaptor:" + (job ? job->method : std::string("?")) + ":" + job_id;
+    }
+
     std::filesystem::path dir_;
     std::unique_ptr<ImageStore> store_;
     TargetRegistry targets_;
