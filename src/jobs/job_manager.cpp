@@ -180,7 +180,8 @@ void JobManager::setPercent(Job& job, int percent) {
         job.snapshot.percent_complete = percent;
         view = job.snapshot;
     }
-    persist(job);
+    // Percent changes are not written to the store on their own: each write waits for a disk
+    // sync, and the next status change records the percent anyway.
     for (auto& observer : observers()) {
         observer->onPercentChanged(view, percent);
     }
