@@ -434,6 +434,30 @@ TEST_F(AgentTest, CredentialsNeverEchoed) {
     EXPECT_TRUE(redacted_logged);
 }
 
+TEST_F(AgentTest, PushImageCreatesPushAdaptor) {
+    List built = buildImage(kFastTemplate, List{Value("mock")});
+    ASSERT_EQ(built.size(), 1u);
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(built[0])));
+    auto build_view = harness_.factory().job(jobIdOf(built[0]));
+    ASSERT_TRUE(build_view.has_value());
+
+    auto out = harness_.send(
+        methodCall("push_image", factoryAddress(),
+                   Map{{"image", build_view->image_id},
+                       {"build", build_view->build_id},
+                       {"providers", List{Value("mock1")}},
+                       {"credentials",
+                        "<provider_credentials><mock_credentials><username>u</username>"
+                        "</mock_credentials></provider_credentials>"}}));
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(prop(out[0], "qmf.opcode"), "_method_response") << toJson(out[0]).dump();
+    const List& adaptors = *mapAt(bodyMap(out[0]), "_arguments").at("build_adaptors").list();
+    ASSERT_EQ(adaptors.size(), 1u);
+    std::string object_name = *textField(*adaptors[0].map(), "_object_name");
+    EXPECT_EQ(object_name.rfind("build_adaptor:push_image:", 0), 0u) << object_name;
+    EXPECT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
+}
+
 TEST_F(AgentTest, FactoryErrorCodes) {
     auto out = harness_.send(methodCall("push_image", factoryAddress(),
                                         Map{{"image", "no-such-image"},
