@@ -37,6 +37,10 @@ constexpr int kCreditWindow = 200;
 // The broker sends empty frames at half this interval, so a dead peer is noticed within it.
 constexpr std::chrono::milliseconds kIdleTimeout(20000);
 constexpr std::chrono::milliseconds kCloseGrace(2000);
+// Every timed action (ticks, reconnects, the close deadline) runs from one short repeating timer.
+// Proton 0.37 cannot cancel a scheduled task and its event loop only returns once the pending
+// timer has fired, so a short period keeps stop() fast.
+constexpr std::chrono::milliseconds kHousekeepingPeriod(200);
 
 proton::duration toDuration(std::chrono::milliseconds ms) {
     return proton::duration(static_cast<proton::duration::numeric_type>(ms.count()));
@@ -79,7 +83,10 @@ class BrokerConnection::Impl : public proton::messaging_handler {
             std::lock_guard lock(mutex_);
             stop_requested_ = true;
             if (work_queue_) {
-                work_queue_->add([this] { beginStop(); });
+                work_queue_->add([this] {
+                    beginStop();
+                    flush();
+                });
             }
         }
         wake_.notify_all();
@@ -93,7 +100,10 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         if (stop_requested_) {
             return false;
         }
-        if (work_queue_ && work_queue_->add(work)) {
+        if (work_queue_ && work_queue_->add([this, work] {
+                work();
+                flush();
+            })) {
             return true;
         }
         // Between two event loops (see threadMain) the work waits for the next one.
@@ -156,8 +166,9 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         for (auto& work : pending) {
             work();
         }
-        scheduleTick();
+        next_tick_ = std::chrono::steady_clock::now() + options_.tick_interval;
         connect();
+        scheduleHousekeeping();
     }
 
     void on_connection_open(proton::connection& connection) override {
@@ -226,7 +237,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         node_senders_.clear();
         reply_senders_.clear();
         if (stopping_) {
-            container_->stop();
+            stopContainer();
             return;
         }
         scheduleReconnect();
@@ -318,6 +329,9 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         connected_ = false;
         ready_ = false;
         stopping_ = false;
+        container_stopped_ = false;
+        stop_deadline_.reset();
+        connect_at_.reset();
         session_ = proton::session();
         reply_session_ = proton::session();
         node_senders_.clear();
@@ -329,13 +343,62 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     }
 
     void beginStop() {
+        if (stopping_) {
+            return;
+        }
         stopping_ = true;
         if (connected_ && connection_) {
             connection_.close();
-            container_->schedule(toDuration(kCloseGrace), [this] { container_->stop(); });
+            stop_deadline_ = std::chrono::steady_clock::now() + kCloseGrace;
         } else {
+            stopContainer();
+        }
+    }
+
+    // Work that runs from the container's queue or a timer is outside the connection's own
+    // events, so Proton writes the frames it produced (sends, a close) only after the
+    // connection is woken.
+    void flush() {
+        if (connected_ && connection_) {
+            connection_.wake();
+        }
+    }
+
+    void stopContainer() {
+        if (!container_stopped_) {
+            container_stopped_ = true;
             container_->stop();
         }
+    }
+
+    void scheduleHousekeeping() {
+        container_->schedule(toDuration(kHousekeepingPeriod), [this] { housekeeping(); });
+    }
+
+    void housekeeping() {
+        auto now = std::chrono::steady_clock::now();
+        if (stopping_) {
+            if (container_stopped_) {
+                return;
+            }
+            flush();
+            if (stop_deadline_ && now >= *stop_deadline_) {
+                stopContainer();
+                return;
+            }
+            scheduleHousekeeping();
+            return;
+        }
+        if (connect_at_ && now >= *connect_at_) {
+            connect_at_.reset();
+            connect();
+        }
+        if (options_.tick_interval.count() > 0 && handler_.on_tick && now >= next_tick_) {
+            next_tick_ = now + options_.tick_interval;
+            guarded("tick handler", [&] { handler_.on_tick(); });
+        }
+        flush();
+        scheduleHousekeeping();
     }
 
     void connect() {
@@ -359,22 +422,8 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     }
 
     void scheduleReconnect() {
-        auto delay = retry_delay_;
+        connect_at_ = std::chrono::steady_clock::now() + retry_delay_;
         retry_delay_ = std::min(retry_delay_ * 2, options_.max_retry_delay);
-        container_->schedule(toDuration(delay), [this] { connect(); });
-    }
-
-    void scheduleTick() {
-        if (options_.tick_interval.count() <= 0 || !handler_.on_tick) {
-            return;
-        }
-        container_->schedule(toDuration(options_.tick_interval), [this] {
-            if (stopping_) {
-                return;
-            }
-            guarded("tick handler", [&] { handler_.on_tick(); });
-            scheduleTick();
-        });
     }
 
     void openLinks(proton::connection& connection) {
@@ -530,6 +579,10 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     std::atomic<BrokerType> style_{BrokerType::Auto};
     bool connected_ = false;
     bool stopping_ = false;
+    bool container_stopped_ = false;
+    std::optional<std::chrono::steady_clock::time_point> stop_deadline_;
+    std::optional<std::chrono::steady_clock::time_point> connect_at_;
+    std::chrono::steady_clock::time_point next_tick_;
     bool relay_ = false;
     bool lost_reported_ = false;
     size_t pending_receivers_ = 0;

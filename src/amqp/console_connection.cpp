@@ -97,7 +97,9 @@ class ConsoleConnection::Impl {
         } else {
             out.push_back({kTopicExchange, directKey(style)});
         }
-        if (options_.receive_indications) {
+        if (!options_.indication_queue.empty()) {
+            out.push_back({"", options_.indication_queue});
+        } else if (options_.receive_indications) {
             out.push_back({kTopicExchange, "agent.ind.#"});
         }
         return out;

@@ -24,6 +24,10 @@ class ConsoleConnection {
         BrokerAddress broker;
         BrokerType broker_type = BrokerType::Auto;
         bool receive_indications = true;  // subscribe to qmf.default.topic agent.ind.#
+        // When set, indications are read from this existing queue instead of a new binding,
+        // so that none are lost while the console is disconnected (the queue must be bound to
+        // qmf.default.topic beforehand, for example by the broker's definitions).
+        std::string indication_queue;
     };
 
     explicit ConsoleConnection(Options options);

@@ -29,6 +29,10 @@ Route exchangeRoute(BrokerType style, std::string_view exchange, std::string_vie
 
 SourceSpec sourceFor(BrokerType style, const Binding& binding) {
     SourceSpec spec;
+    if (binding.exchange.empty()) {
+        spec.address = style == BrokerType::RabbitMq ? "/amq/queue/" + binding.key : binding.key;
+        return spec;
+    }
     if (style == BrokerType::RabbitMq) {
         spec.address = std::string(kExchangePrefix) + binding.exchange + "/" + binding.key;
         return spec;

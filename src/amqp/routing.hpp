@@ -13,7 +13,8 @@ inline constexpr std::string_view kDirectBindingDescriptor =
 inline constexpr std::string_view kTopicBindingDescriptor =
     "apache.org:legacy-amqp-topic-binding:string";
 
-// Messages routed to exchange with key: what a receiver subscribes to.
+// What a receiver subscribes to: messages routed to exchange with key, or, when exchange is
+// empty, an existing queue named key.
 struct Binding {
     std::string exchange;
     std::string key;
@@ -26,9 +27,10 @@ struct SourceSpec {
     std::string filter_key;
 };
 
-// RabbitMQ: `/exchange/<exchange>/<key>`, which binds a new queue. qpidd: the exchange as node
+// RabbitMQ: `/exchange/<exchange>/<key>`, which binds a new queue, or `/amq/queue/<key>` for an
+// existing queue. qpidd: the exchange as node
 // with a topic-binding filter when the key has a `#` or `*` wildcard, else a direct-binding
-// filter (the choice qpid::messaging makes).
+// filter (the choice qpid::messaging makes); an existing queue is its own name, unfiltered.
 SourceSpec sourceFor(BrokerType style, const Binding& binding);
 
 // Where one outgoing message goes: the sender's target address, the node name (the message's
