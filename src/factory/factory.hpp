@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,11 @@ class ImageStore;
 class TargetRegistry;
 class ProviderRegistry;
 class JobManager;
+class LineageObserver;
+class Target;
+class ProviderDriver;
+struct JobWork;
+struct PushRequest;
 
 struct FactoryOptions {
     int max_concurrent_local_builds = 2;
@@ -81,11 +87,16 @@ class Factory {
     ImageStore& store() { return store_; }
 
   private:
+    JobWork buildWork(Target& target, const JobSnapshot& job, const std::string& xml);
+    JobWork pushWork(ProviderDriver& driver, const JobSnapshot& job, PushRequest request);
+
     ImageStore& store_;
     TargetRegistry& targets_;
     ProviderRegistry& providers_;
     FactoryOptions options_;
     std::unique_ptr<JobManager> jobs_;
+    std::shared_ptr<LineageObserver> lineage_;
+    std::mutex import_mutex_;  // keeps two imports of one provider image from racing
 };
 
 }  // namespace imagefactory

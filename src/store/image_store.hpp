@@ -43,6 +43,10 @@ class ImageStore {
     virtual Result<std::vector<ProviderImageRecord>> providerImagesOfTargetImage(
         const std::string& target_image_id) = 0;
 
+    // The provider image that provider knows as target_identifier, or nullopt.
+    virtual Result<std::optional<ProviderImageRecord>> findProviderImage(
+        const std::string& provider, const std::string& target_identifier) = 0;
+
     // Which kind of record id names, or NotFound.
     virtual Result<RecordKind> kindOf(const std::string& id) = 0;
 

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+
+#include <spdlog/common.h>
+
+#include "build/provider.hpp"
+#include "build/target.hpp"
+#include "core/error.hpp"
+#include "daemon/settings.hpp"
+#include "factory/factory.hpp"
+#include "store/image_store.hpp"
+
+namespace imagefactory {
+
+// The parts of a running Image Factory, wired together: the store, the plug-in registries and
+// the factory service. While it exists, this process holds the data directory's lock, so two
+// processes never run jobs on one store.
+class Runtime {
+public:
+    ~Runtime();
+
+    ImageStore& store() { return *store_; }
+    Factory& factory() { return *factory_; }
+
+    // Opens the store under the data directory, takes its lock, marks jobs that an earlier
+    // process left unfinished as FAILED, and registers every target and provider.
+    static Result<std::unique_ptr<Runtime>> open(const Settings& settings);
+
+private:
+    Runtime() = default;
+
+    int lock_fd_ = -1;
+    std::unique_ptr<ImageStore> store_;
+    TargetRegistry targets_;
+    ProviderRegistry providers_;
+    std::unique_ptr<Factory> factory_;
+};
+
+// Runs the QMF2 agent daemon until SIGTERM or SIGINT; returns the exit status.
+int runDaemon(const Settings& settings, spdlog::level::level_enum level);
+
+}  // namespace imagefactory

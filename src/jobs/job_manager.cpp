@@ -1,0 +1,338 @@
+#include "jobs/job_manager.hpp"
+
+#include <thread>
+
+#include "core/logging.hpp"
+#include "jobs/slot_pool.hpp"
+#include "store/image_store.hpp"
+
+namespace imagefactory {
+
+namespace {
+
+constexpr const char* kAbortedType = "Aborted";
+
+}  // namespace
+
+struct JobManager::Job {
+    JobSnapshot snapshot;  // guarded by JobManager::mutex_
+    JobWork work;
+    CancelToken cancel;
+    bool started = false;
+};
+
+// The JobContext a job's work sees.
+class JobRunContext : public JobContext {
+public:
+    JobRunContext(std::string job_id, CancelToken& token, std::shared_ptr<spdlog::logger> logger,
+                  std::filesystem::path work_dir, std::function<void(int)> set_percent)
+        : job_id_(std::move(job_id)),
+          token_(token),
+          logger_(std::move(logger)),
+          work_dir_(std::move(work_dir)),
+          set_percent_(std::move(set_percent)) {}
+
+    const std::string& jobId() const override { return job_id_; }
+    void setPercent(int percent) override { set_percent_(percent); }
+    CancelToken& cancelToken() override { return token_; }
+    std::shared_ptr<spdlog::logger> logger() override { return logger_; }
+    const std::filesystem::path& workDir() const override { return work_dir_; }
+
+private:
+    std::string job_id_;
+    CancelToken& token_;
+    std::shared_ptr<spdlog::logger> logger_;
+    std::filesystem::path work_dir_;
+    std::function<void(int)> set_percent_;
+};
+
+JobManager::JobManager(ImageStore& store, JobManagerOptions options)
+    : store_(store),
+      build_slots_(std::make_unique<SlotPool>(options.max_concurrent_builds)),
+      push_slots_(std::make_unique<SlotPool>(options.max_concurrent_pushes)) {}
+
+JobManager::~JobManager() {
+    abortAll();
+}
+
+void JobManager::addObserver(std::shared_ptr<JobObserver> observer) {
+    std::lock_guard lock(mutex_);
+    observers_.push_back(std::move(observer));
+}
+
+std::vector<std::shared_ptr<JobObserver>> JobManager::observers() const {
+    std::lock_guard lock(mutex_);
+    return observers_;
+}
+
+void JobManager::create(const JobSnapshot& snapshot, JobWork work) {
+    auto job = std::make_shared<Job>();
+    job->snapshot = snapshot;
+    job->snapshot.status = JobStatus::New;
+    job->snapshot.percent_complete = 0;
+    job->work = std::move(work);
+    {
+        std::lock_guard lock(mutex_);
+        jobs_[snapshot.id] = job;
+    }
+    for (auto& observer : observers()) {
+        observer->onJobCreated(job->snapshot);
+    }
+}
+
+std::shared_ptr<JobManager::Job> JobManager::find(const std::string& job_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    return it == jobs_.end() ? nullptr : it->second;
+}
+
+void JobManager::start(const std::string& job_id) {
+    auto job = find(job_id);
+    if (!job) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (job->started) {
+            return;
+        }
+        job->started = true;
+        ++running_threads_;
+    }
+    std::thread([this, job] { runJob(job); }).detach();
+}
+
+void JobManager::failUnstarted(const std::string& job_id, const std::string& type,
+                               const std::string& info) {
+    auto job = find(job_id);
+    if (!job) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (job->started) {
+            return;
+        }
+        job->started = true;
+    }
+    reportFailure(*job, type, info);
+    changeStatus(*job, JobEvent::Fail);
+}
+
+void JobManager::persist(const Job& job) {
+    JobState state;
+    {
+        std::lock_guard lock(mutex_);
+        state.status = job.snapshot.status;
+        state.percent_complete = job.snapshot.percent_complete;
+        state.failure_type = job.snapshot.failure_type;
+        state.failure_info = job.snapshot.failure_info;
+    }
+    RecordKind kind =
+        job.snapshot.kind == JobKind::Build ? RecordKind::TargetImage : RecordKind::ProviderImage;
+    Status saved = store_.updateJobState(kind, job.snapshot.id, state);
+    if (!saved.ok()) {
+        componentLogger("job")->error("cannot record job state job={} status={}: {}",
+                                      job.snapshot.id, jobStatusName(state.status),
+                                      saved.error().message);
+    }
+}
+
+void JobManager::changeStatus(Job& job, JobEvent event) {
+    JobSnapshot view;
+    JobStatus old_status;
+    {
+        std::lock_guard lock(mutex_);
+        old_status = job.snapshot.status;
+        std::optional<JobStatus> next = nextStatus(job.snapshot.kind, old_status, event);
+        if (!next) {
+            // A bug in this file, not bad input: every path below follows the table.
+            componentLogger("job")->error("transition not allowed job={} status={} event={}",
+                                          job.snapshot.id, jobStatusName(old_status),
+                                          jobEventName(event));
+            return;
+        }
+        job.snapshot.status = *next;
+        view = job.snapshot;
+    }
+    persist(job);
+    componentLogger("job")->info("status changed job={} {} -> {}", view.id,
+                                 jobStatusName(old_status), jobStatusName(view.status));
+    for (auto& observer : observers()) {
+        observer->onStatusChanged(view, old_status, view.status);
+    }
+    if (isTerminal(view.status)) {
+        std::lock_guard lock(mutex_);
+        changed_.notify_all();
+    }
+}
+
+void JobManager::setPercent(Job& job, int percent) {
+    JobSnapshot view;
+    {
+        std::lock_guard lock(mutex_);
+        if (percent > 100) {
+            percent = 100;
+        }
+        if (percent <= job.snapshot.percent_complete || isTerminal(job.snapshot.status)) {
+            return;
+        }
+        job.snapshot.percent_complete = percent;
+        view = job.snapshot;
+    }
+    persist(job);
+    for (auto& observer : observers()) {
+        observer->onPercentChanged(view, percent);
+    }
+}
+
+void JobManager::reportFailure(Job& job, const std::string& type, const std::string& info) {
+    JobSnapshot view;
+    {
+        std::lock_guard lock(mutex_);
+        job.snapshot.failure_type = type;
+        job.snapshot.failure_info = info;
+        view = job.snapshot;
+    }
+    componentLogger("job")->error("job failed job={} type={}: {}", view.id, type, info);
+    for (auto& observer : observers()) {
+        observer->onFailed(view, type, info);
+    }
+}
+
+void JobManager::runJob(std::shared_ptr<Job> job) {
+    const JobSnapshot& initial = job->snapshot;
+    std::string folder = initial.kind == JobKind::Build ? "target_images" : "provider_images";
+    std::filesystem::path log_file = store_.dataDir() / folder / initial.id / "job.log";
+    std::filesystem::path work_dir = store_.tmpDir() / ("job-" + initial.id);
+    std::string prefix = std::string(jobKindName(initial.kind)) + "=" + initial.id +
+                         " image=" + initial.image_id + " build=" + initial.build_id;
+
+    auto logger = jobLogger(prefix, log_file);
+    JobRunContext context(initial.id, job->cancel, logger, work_dir,
+                          [this, job](int percent) { setPercent(*job, percent); });
+
+    changeStatus(*job, JobEvent::Queue);
+
+    SlotPool& slots = initial.kind == JobKind::Build ? *build_slots_ : *push_slots_;
+    bool has_slot = slots.acquire(job->cancel);
+
+    // Any exception from a plug-in ends here, at the top of the job thread.
+    Status outcome = okStatus();
+    std::string failure_type = job->work.failure_type;
+    if (!has_slot) {
+        outcome = Error{ErrorCode::Aborted, "aborted while waiting for a free slot"};
+    } else {
+        changeStatus(*job, JobEvent::Start);
+        std::error_code ec;
+        std::filesystem::create_directories(work_dir, ec);
+        if (ec) {
+            outcome = internalError("cannot create work directory " + work_dir.string() + ": " +
+                                    ec.message());
+        }
+        try {
+            if (outcome.ok()) {
+                outcome = job->work.run(context);
+            }
+            if (outcome.ok() && job->cancel.cancelled()) {
+                outcome = Error{ErrorCode::Aborted, "aborted"};
+            }
+            if (outcome.ok()) {
+                changeStatus(*job, JobEvent::WorkDone);
+                outcome = job->work.finish(context);
+            }
+        } catch (const std::exception& e) {
+            outcome = internalError(std::string("unexpected error: ") + e.what());
+        }
+        std::filesystem::remove_all(work_dir, ec);
+        if (ec) {
+            logger->warn("cannot remove work directory {}: {}", work_dir.string(), ec.message());
+        }
+    }
+
+    if (outcome.ok()) {
+        setPercent(*job, 100);
+        changeStatus(*job, JobEvent::Recorded);
+    } else {
+        bool aborted = outcome.error().code == ErrorCode::Aborted || job->cancel.cancelled();
+        reportFailure(*job, aborted ? kAbortedType : failure_type, outcome.error().message);
+        changeStatus(*job, aborted ? JobEvent::Abort : JobEvent::Fail);
+    }
+    if (has_slot) {
+        slots.release();
+    }
+    logger->flush();
+
+    std::lock_guard lock(mutex_);
+    --running_threads_;
+    changed_.notify_all();
+}
+
+Status JobManager::abort(const std::string& job_id) {
+    auto job = find(job_id);
+    if (!job) {
+        return notFound("no job with id " + job_id);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (isTerminal(job->snapshot.status)) {
+            return invalidState("job " + job_id + " has already ended with status " +
+                                std::string(jobStatusName(job->snapshot.status)));
+        }
+    }
+    componentLogger("job")->info("abort requested job={}", job_id);
+    job->cancel.cancel();
+    return okStatus();
+}
+
+void JobManager::abortAll() {
+    std::vector<std::shared_ptr<Job>> jobs;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, job] : jobs_) {
+            if (!isTerminal(job->snapshot.status)) {
+                jobs.push_back(job);
+            }
+        }
+    }
+    for (auto& job : jobs) {
+        job->cancel.cancel();
+    }
+    waitIdle();
+}
+
+void JobManager::waitIdle() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return running_threads_ == 0; });
+}
+
+std::optional<JobSnapshot> JobManager::snapshot(const std::string& job_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) {
+        return std::nullopt;
+    }
+    return it->second->snapshot;
+}
+
+std::vector<JobSnapshot> JobManager::snapshots() const {
+    std::lock_guard lock(mutex_);
+    std::vector<JobSnapshot> all;
+    for (const auto& [id, job] : jobs_) {
+        all.push_back(job->snapshot);
+    }
+    return all;
+}
+
+std::optional<JobSnapshot> JobManager::waitFor(const std::string& job_id) const {
+    std::unique_lock lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) {
+        return std::nullopt;
+    }
+    auto job = it->second;
+    changed_.wait(lock, [&] { return isTerminal(job->snapshot.status); });
+    return job->snapshot;
+}
+
+}  // namespace imagefactory

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "build/job_context.hpp"
+#include "core/error.hpp"
+#include "jobs/job_observer.hpp"
+
+namespace imagefactory {
+
+class ImageStore;
+class SlotPool;
+
+// The work of one job, run on the job's thread once it holds a slot. It returns the failure
+// (type, info) or nothing; finish runs after the status is FINISHING and makes the result
+// durable, or fails the job.
+struct JobWork {
+    std::function<Status(JobContext&)> run;
+    std::function<Status(JobContext&)> finish;
+    std::string failure_type;  // reported when run or finish fails (e.g. "Mock")
+};
+
+struct JobManagerOptions {
+    int max_concurrent_builds = 2;
+    int max_concurrent_pushes = 2;
+};
+
+// Runs jobs, one thread each, with a limit on concurrent builds and pushes. Every change is
+// persisted to the store (updateJobState) before observers hear of it, and observers hear of
+// one job's changes in order. Jobs waiting for a slot are PENDING.
+class JobManager {
+public:
+    JobManager(ImageStore& store, JobManagerOptions options);
+    ~JobManager();
+
+    void addObserver(std::shared_ptr<JobObserver> observer);
+
+    // Registers a job in status NEW and tells observers (onJobCreated) before returning. The job
+    // does not run until start() is called, so callers can register a whole request first.
+    void create(const JobSnapshot& job, JobWork work);
+
+    // Starts a created job: NEW -> PENDING at once, then BUILDING or PUSHING when a slot is free.
+    void start(const std::string& job_id);
+
+    // Fails a created job that will not be started (NEW -> FAILED).
+    void failUnstarted(const std::string& job_id, const std::string& type,
+                       const std::string& info);
+
+    // Aborts a running or waiting job; it ends FAILED with failure type "Aborted" within about
+    // a second. A job that has ended gives an InvalidState error; an unknown id NotFound.
+    Status abort(const std::string& job_id);
+
+    // Aborts every job that has not ended and waits until all job threads have finished.
+    void abortAll();
+
+    // Waits until no job thread runs.
+    void waitIdle();
+
+    std::optional<JobSnapshot> snapshot(const std::string& job_id) const;
+    std::vector<JobSnapshot> snapshots() const;
+    std::optional<JobSnapshot> waitFor(const std::string& job_id) const;
+
+private:
+    struct Job;
+
+    void runJob(std::shared_ptr<Job> job);
+    void changeStatus(Job& job, JobEvent event);
+    void reportFailure(Job& job, const std::string& type, const std::string& info);
+    void setPercent(Job& job, int percent);
+    void persist(const Job& job);
+    std::shared_ptr<Job> find(const std::string& job_id) const;
+    std::vector<std::shared_ptr<JobObserver>> observers() const;
+
+    ImageStore& store_;
+    std::unique_ptr<SlotPool> build_slots_;
+    std::unique_ptr<SlotPool> push_slots_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    std::map<std::string, std::shared_ptr<Job>> jobs_;
+    std::vector<std::shared_ptr<JobObserver>> observers_;
+    int running_threads_ = 0;
+};
+
+}  // namespace imagefactory
