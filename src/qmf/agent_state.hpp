@@ -1,0 +1,104 @@
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "factory/factory.hpp"
+#include "qmf/agent.hpp"
+#include "qmf/protocol.hpp"
+#include "qmf/schema.hpp"
+
+// Internals of Agent shared by its source files; not part of the public API.
+namespace imagefactory::qmf {
+
+// One data object the agent publishes.
+struct ObjectRecord {
+    std::string name;
+    const schema::Class* schema_class = nullptr;
+    Map values;
+    std::string job_id;  // BuildAdaptors: the job they show
+    bool ended = false;  // BuildAdaptors: the job reached COMPLETED or FAILED
+    uint64_t create_ts = 0;
+    uint64_t update_ts = 0;
+};
+
+// A failure of a method call, sent as an _exception.
+struct CallError {
+    QmfErrorCode code;
+    std::string text;
+};
+
+// A method's output arguments, or why it failed.
+using CallResult = std::variant<Map, CallError>;
+
+struct Agent::State {
+    State(Factory& factory_ref, AgentOptions agent_options);
+
+    Factory& factory;
+    const AgentOptions options;
+    const std::string name;
+    const uint64_t schema_updated_ns;
+    std::shared_ptr<spdlog::logger> log;
+
+    // Guards everything below: job threads update objects and queue events while the AMQP
+    // thread reads them.
+    mutable std::mutex mutex;
+    std::map<std::string, ObjectRecord> objects;
+    std::vector<std::string> object_order;  // creation order, for query results
+    std::deque<Message> events;
+    size_t dropped_events = 0;  // dropped since the buffer last overflowed
+    std::function<void()> wakeup;
+
+    ObjectAddress addressOf(const std::string& object_name) const {
+        return ObjectAddress{name, object_name, options.epoch};
+    }
+
+    // The agent attributes of heartbeats and locate responses, timestamped now.
+    Map attributes() const;
+
+    // A message from this agent with the QMF2 application properties set.
+    Message newMessage(std::string_view opcode, std::string_view method) const;
+    // A reply to request: reply_to and correlation id copied from it.
+    Message newReply(const Message& request, std::string_view opcode) const;
+    Message exception(const Message& request, QmfErrorCode code, const std::string& text) const;
+
+    // The object an address names, or nullopt: the name must exist, the agent name must be
+    // this agent's (when given), and a non-zero epoch must be the current one.
+    std::optional<ObjectRecord> findObject(const ObjectAddress& address) const;
+
+    // Adds the BuildAdaptor of a job unless it exists; call with mutex held.
+    ObjectRecord& ensureAdaptorLocked(const JobSnapshot& job);
+
+    // Queues an event about a BuildAdaptor and wakes the AMQP thread.
+    void queueEvent(const schema::Class& event_class, const std::string& object_name,
+                    Map event_values);
+
+    void handleLocate(const Message& request, std::vector<Message>& out) const;
+    void handleQuery(const Message& request, std::vector<Message>& out) const;
+    void handleMethod(const Message& request, std::vector<Message>& out);
+    // Runs a checked call on object; arguments hold every input argument of method.
+    CallResult callMethod(const ObjectRecord& object, const schema::Method& method,
+                          const Map& arguments);
+    void handleQmf1(const Message& request, std::vector<Message>& out) const;
+};
+
+// The object name of a job's BuildAdaptor: build_adaptor:<method>:<job id>.
+std::string adaptorObjectName(const JobSnapshot& job);
+
+// The DATA map of an object as queries return it.
+Map dataMap(const ObjectRecord& object, const ObjectAddress& address);
+
+// A value's AMQP type in words, for error texts.
+std::string valueTypeName(const Value& value);
+
+}  // namespace imagefactory::qmf
