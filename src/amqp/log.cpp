@@ -1,19 +1,11 @@
 #include "amqp/log.hpp"
 
-#include <mutex>
+#include "core/logging.hpp"
 
 namespace imagefactory::amqp {
 
 std::shared_ptr<spdlog::logger> logger() {
-    static std::mutex mutex;
-    std::lock_guard lock(mutex);
-    auto existing = spdlog::get("amqp");
-    if (existing) {
-        return existing;
-    }
-    auto created = spdlog::default_logger()->clone("amqp");
-    spdlog::register_logger(created);
-    return created;
+    return componentLogger("amqp");
 }
 
 }  // namespace imagefactory::amqp

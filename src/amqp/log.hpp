@@ -6,7 +6,7 @@
 
 namespace imagefactory::amqp {
 
-// The "amqp" component logger, created from the default logger on first use.
+// The "amqp" component logger.
 std::shared_ptr<spdlog::logger> logger();
 
 }  // namespace imagefactory::amqp
