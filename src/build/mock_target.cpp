@@ -1,13 +1,13 @@
 #include "build/mock_target.hpp"
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
-
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <spdlog/spdlog.h>
 
 #include "core/records.hpp"
 #include "core/template.hpp"
@@ -27,15 +27,14 @@ using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
 
 DocPtr parseSafely(const std::string& xml) {
     int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    return DocPtr(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "mock.xml", nullptr,
-                                options));
+    return DocPtr(
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "mock.xml", nullptr, options));
 }
 
 // The text of the first child element of node called name, or nullopt.
 std::optional<std::string> childText(xmlNode* node, std::string_view name) {
     for (xmlNode* child = node ? node->children : nullptr; child; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE &&
-            name == reinterpret_cast<const char*>(child->name)) {
+        if (child->type == XML_ELEMENT_NODE && name == reinterpret_cast<const char*>(child->name)) {
             xmlChar* text = xmlNodeGetContent(child);
             std::string value = text ? reinterpret_cast<const char*>(text) : "";
             xmlFree(text);
@@ -176,8 +175,8 @@ Status MockProviderDriver::checkCredentials(const std::string& credentials_xml) 
         return userError("credentials must not contain a DOCTYPE");
     }
     xmlNode* root = xmlDocGetRootElement(doc.get());
-    if (!root || std::string_view(reinterpret_cast<const char*>(root->name)) !=
-                     "provider_credentials") {
+    if (!root ||
+        std::string_view(reinterpret_cast<const char*>(root->name)) != "provider_credentials") {
         return userError("credentials root element is not provider_credentials; " +
                          std::string(kExpected));
     }

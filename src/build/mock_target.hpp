@@ -13,7 +13,7 @@ namespace imagefactory {
 // build fail. An element <mock_step_ms>N</mock_step_ms> under <template> sets the pause per
 // step (default 50 ms, at most 60000), so tests can watch or abort a running build.
 class MockTarget : public Target {
-public:
+  public:
     std::string name() const override { return "mock"; }
     std::string failureType() const override { return "Mock"; }
     Status checkTemplate(const std::string& template_xml) const override;
@@ -25,7 +25,7 @@ public:
 // root/<provider>/<provider image id>.yml and records target identifier
 // Mock_<provider>_<provider image id>.
 class MockProviderDriver : public ProviderDriver {
-public:
+  public:
     explicit MockProviderDriver(std::filesystem::path root) : root_(std::move(root)) {}
 
     std::string name() const override { return "mock*"; }
@@ -36,7 +36,7 @@ public:
     Result<PushOutput> push(const PushRequest& request, JobContext& context) override;
     Status checkImport(const ImportRequest& request) const override;
 
-private:
+  private:
     std::filesystem::path root_;
 };
 

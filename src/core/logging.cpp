@@ -1,11 +1,11 @@
 #include "core/logging.hpp"
 
-#include <mutex>
-#include <vector>
-
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <mutex>
+#include <vector>
 
 namespace imagefactory {
 
@@ -37,11 +37,11 @@ std::vector<spdlog::sink_ptr> currentSinks(LoggingState& s) {
 // Forwards each message to other sinks with a fixed prefix in front of the text, so that the
 // shared sinks keep their own pattern while a job's lines carry its ids.
 class PrefixSink : public spdlog::sinks::base_sink<std::mutex> {
-public:
+  public:
     PrefixSink(std::string prefix, std::vector<spdlog::sink_ptr> targets)
         : prefix_(std::move(prefix)), targets_(std::move(targets)) {}
 
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         std::string text = prefix_;
         text.append(msg.payload.data(), msg.payload.size());
@@ -59,7 +59,7 @@ protected:
         }
     }
 
-private:
+  private:
     std::string prefix_;
     std::vector<spdlog::sink_ptr> targets_;
 };

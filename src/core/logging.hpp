@@ -1,10 +1,10 @@
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace imagefactory {
 

@@ -3,15 +3,14 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "core/logging.hpp"
 #include "daemon/one_shot.hpp"
 #include "daemon/record_commands.hpp"
-#include "daemon/settings.hpp"
 #include "daemon/runtime.hpp"
+#include "daemon/settings.hpp"
 
 namespace imagefactory {
 
@@ -59,7 +58,8 @@ void defineOptions(CLI::App& app, Settings& s) {
         ->check(CLI::IsMember({"auto", "qpidd", "rabbitmq"}))
         ->group(daemon);
     app.add_flag("--foreground", s.foreground, "do not daemonize; log to stderr")->group(daemon);
-    app.add_option("--pid-file", s.pid_file, "pid file of the daemon (default /run/imagefactory.pid)")
+    app.add_option("--pid-file", s.pid_file,
+                   "pid file of the daemon (default /run/imagefactory.pid)")
         ->group(daemon);
     app.add_option("--heartbeat-interval", s.heartbeat_interval,
                    "seconds between agent heartbeats (default 10)")
@@ -74,8 +74,7 @@ void defineOptions(CLI::App& app, Settings& s) {
     app.add_option("--image", s.image, "push or rebuild: image UUID")->group(jobs);
     app.add_option("--build", s.build, "push: build UUID (default: the image's latest)")
         ->group(jobs);
-    app.add_option("--provider", s.providers, "push or import: provider (repeatable)")
-        ->group(jobs);
+    app.add_option("--provider", s.providers, "push or import: provider (repeatable)")->group(jobs);
     app.add_option("--credentials", s.credentials,
                    "push: <provider_credentials> XML, or a file holding it")
         ->group(jobs);
@@ -90,7 +89,8 @@ void defineOptions(CLI::App& app, Settings& s) {
         ->check(CLI::IsMember({"table", "json"}));
     auto* show = app.add_subcommand("show", "show one record (template, image, build, ...)");
     show->add_option("id", s.record_id, "UUID of the record")->required();
-    show->add_option("--output", s.output, "table or json")->check(CLI::IsMember({"table", "json"}));
+    show->add_option("--output", s.output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
     auto* log = app.add_subcommand("log", "print the log of a target or provider image's job");
     log->add_option("id", s.record_id, "UUID of the target or provider image")->required();
     app.require_subcommand(0, 1);

@@ -94,7 +94,7 @@ Result<std::string> readCredentials(const std::string& argument) {
 
 // Aborts every job when SIGINT or SIGTERM arrives, until stop() is called.
 class SignalWatcher {
-public:
+  public:
     explicit SignalWatcher(Factory& factory) {
         thread_ = std::thread([this, &factory] {
             sigset_t signals;
@@ -118,7 +118,7 @@ public:
         thread_.join();
     }
 
-private:
+  private:
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
@@ -179,10 +179,9 @@ int runOneShot(const Settings& settings) {
     SignalWatcher watcher(factory);
 
     if (*mode == Mode::Import) {
-        auto imported =
-            factory.importImage(settings.image, settings.build, settings.target_image,
-                                settings.image_desc, settings.targets.front(),
-                                settings.providers.front());
+        auto imported = factory.importImage(settings.image, settings.build, settings.target_image,
+                                            settings.image_desc, settings.targets.front(),
+                                            settings.providers.front());
         if (!imported.ok()) {
             return fail(imported.error());
         }
@@ -195,10 +194,10 @@ int runOneShot(const Settings& settings) {
     }
 
     Result<std::vector<JobSnapshot>> jobs =
-        *mode == Mode::Build ? factory.buildImage(settings.image, settings.build,
-                                                  settings.template_argument, settings.targets)
-                             : factory.pushImage(settings.image, settings.build,
-                                                 settings.providers, credentials);
+        *mode == Mode::Build
+            ? factory.buildImage(settings.image, settings.build, settings.template_argument,
+                                 settings.targets)
+            : factory.pushImage(settings.image, settings.build, settings.providers, credentials);
     if (!jobs.ok()) {
         return fail(jobs.error());
     }
@@ -208,8 +207,7 @@ int runOneShot(const Settings& settings) {
                       << " to target " << job.target << " as target image " << job.id << "\n";
         } else {
             std::cout << "Pushing build " << job.build_id << " of image " << job.image_id
-                      << " to provider " << job.provider << " as provider image " << job.id
-                      << "\n";
+                      << " to provider " << job.provider << " as provider image " << job.id << "\n";
         }
     }
     std::cout.flush();

@@ -44,8 +44,8 @@ void ProgressPrinter::onFailed(const JobSnapshot& job, const std::string& type,
         std::fputc('\n', out_);
         line_open_ = false;
     }
-    std::fprintf(out_, "%s %s: failed (%s): %s\n", label(job).c_str(), job.id.c_str(),
-                 type.c_str(), info.c_str());
+    std::fprintf(out_, "%s %s: failed (%s): %s\n", label(job).c_str(), job.id.c_str(), type.c_str(),
+                 info.c_str());
     std::fflush(out_);
 }
 
@@ -54,9 +54,9 @@ void ProgressPrinter::redraw() {
     std::string line = "\r";
     for (const auto& [id, job] : jobs_) {
         int filled = job.percent_complete * kBarWidth / 100;
-        line += label(job) + " [" + std::string(filled, '#') + std::string(kBarWidth - filled, ' ') +
-                "] " + std::to_string(job.percent_complete) + "% " +
-                std::string(jobStatusName(job.status)) + "  ";
+        line += label(job) + " [" + std::string(filled, '#') +
+                std::string(kBarWidth - filled, ' ') + "] " + std::to_string(job.percent_complete) +
+                "% " + std::string(jobStatusName(job.status)) + "  ";
     }
     // Clear what a longer earlier line left behind.
     line += "\033[K";

@@ -12,7 +12,7 @@ namespace imagefactory {
 // Shows job progress on the command line: one redrawn line with a bar per job on a terminal,
 // plain lines (one per change) otherwise.
 class ProgressPrinter : public JobObserver {
-public:
+  public:
     ProgressPrinter(std::FILE* out, bool terminal) : out_(out), terminal_(terminal) {}
 
     void onJobCreated(const JobSnapshot& job) override;
@@ -25,7 +25,7 @@ public:
     // Ends the redrawn line, if any, so that later output starts on a fresh line.
     void finish();
 
-private:
+  private:
     void redraw();
     static std::string label(const JobSnapshot& job);
 

@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "store/image_store.hpp"
@@ -25,26 +24,33 @@ ordered_json toJson(const JobState& job) {
 }
 
 ordered_json toJson(const ImageRecord& r) {
-    return {{"kind", "image"},         {"id", r.id},
-            {"name", r.name},          {"template", r.template_id},
-            {"latest_build", r.latest_build}, {"latest_unpushed", r.latest_unpushed},
-            {"description", r.description},  {"created_at", r.created_at},
+    return {{"kind", "image"},
+            {"id", r.id},
+            {"name", r.name},
+            {"template", r.template_id},
+            {"latest_build", r.latest_build},
+            {"latest_unpushed", r.latest_unpushed},
+            {"description", r.description},
+            {"created_at", r.created_at},
             {"updated_at", r.updated_at}};
 }
 
 ordered_json toJson(const BuildRecord& r) {
-    return {{"kind", "build"},   {"id", r.id},
-            {"image", r.image_id}, {"parent", r.parent_id},
-            {"created_at", r.created_at}, {"updated_at", r.updated_at}};
+    return {{"kind", "build"},
+            {"id", r.id},
+            {"image", r.image_id},
+            {"parent", r.parent_id},
+            {"created_at", r.created_at},
+            {"updated_at", r.updated_at}};
 }
 
 ordered_json toJson(const TargetImageRecord& r) {
-    ordered_json out = {{"kind", "target_image"}, {"id", r.id},
-                        {"build", r.build_id},    {"target", r.target},
+    ordered_json out = {{"kind", "target_image"},    {"id", r.id},
+                        {"build", r.build_id},       {"target", r.target},
                         {"template", r.template_id}, {"file", r.file}};
     out.update(toJson(r.job));
-    out["parameters"] = ordered_json::parse(r.parameters.empty() ? "{}" : r.parameters, nullptr,
-                                            false);
+    out["parameters"] =
+        ordered_json::parse(r.parameters.empty() ? "{}" : r.parameters, nullptr, false);
     out["created_at"] = r.created_at;
     out["updated_at"] = r.updated_at;
     return out;
@@ -185,8 +191,7 @@ int listImages(ImageStore& store, bool json) {
 
 int printLog(ImageStore& store, const std::string& id) {
     auto kind = store.kindOf(id);
-    if (!kind.ok() ||
-        (*kind != RecordKind::TargetImage && *kind != RecordKind::ProviderImage)) {
+    if (!kind.ok() || (*kind != RecordKind::TargetImage && *kind != RecordKind::ProviderImage)) {
         std::cerr << "imagefactory: no target or provider image with id " << id << "\n";
         return exitStatusFor(ErrorCode::NotFound);
     }
@@ -204,7 +209,7 @@ int printLog(ImageStore& store, const std::string& id) {
 }  // namespace
 
 int runRecordCommand(const Settings& settings) {
-    auto store = openSqliteImageStore(dataDirOf(settings));
+    auto store = openSqliteImageStoreForReading(dataDirOf(settings));
     if (!store.ok()) {
         std::cerr << "imagefactory: " << store.error().message << "\n";
         return exitStatusFor(store.error().code);

@@ -1,11 +1,5 @@
 #include "daemon/runtime.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cstring>
-
 #include "build/mock_target.hpp"
 #include "core/logging.hpp"
 
@@ -15,9 +9,6 @@ Runtime::~Runtime() {
     // Jobs stop before the store they write to goes away.
     factory_.reset();
     store_.reset();
-    if (lock_fd_ >= 0) {
-        close(lock_fd_);
-    }
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
@@ -29,19 +20,6 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
         return store.error();
     }
     runtime->store_ = std::move(*store);
-
-    std::string lock_path = (data_dir / "lock").string();
-    runtime->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (runtime->lock_fd_ < 0) {
-        return Error{ErrorCode::Internal,
-                     "cannot open lock file " + lock_path + ": " + std::strerror(errno)};
-    }
-    if (flock(runtime->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-        return Error{ErrorCode::InvalidState,
-                     "data directory " + data_dir.string() +
-                         " is in use by another imagefactory process; stop it or choose "
-                         "another --imgdir"};
-    }
 
     auto interrupted =
         runtime->store_->failInterruptedJobs("the process running the job stopped before it ended");

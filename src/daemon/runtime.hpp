@@ -1,8 +1,8 @@
 #pragma once
 
-#include <memory>
-
 #include <spdlog/common.h>
+
+#include <memory>
 
 #include "build/provider.hpp"
 #include "build/target.hpp"
@@ -14,10 +14,10 @@
 namespace imagefactory {
 
 // The parts of a running Image Factory, wired together: the store, the plug-in registries and
-// the factory service. While it exists, this process holds the data directory's lock, so two
+// the factory service. While it exists, the store holds the data directory's lock, so two
 // processes never run jobs on one store.
 class Runtime {
-public:
+  public:
     ~Runtime();
 
     ImageStore& store() { return *store_; }
@@ -27,10 +27,9 @@ public:
     // process left unfinished as FAILED, and registers every target and provider.
     static Result<std::unique_ptr<Runtime>> open(const Settings& settings);
 
-private:
+  private:
     Runtime() = default;
 
-    int lock_fd_ = -1;
     std::unique_ptr<ImageStore> store_;
     TargetRegistry targets_;
     ProviderRegistry providers_;

@@ -1,7 +1,6 @@
 #include "daemon/settings.hpp"
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace imagefactory {
@@ -13,7 +12,7 @@ using nlohmann::json;
 // Reads key into target when the command line did not set it. Config values may be of any
 // JSON type; a string holding a number or a boolean is accepted where one is expected.
 class ConfigReader {
-public:
+  public:
     ConfigReader(const json& object, std::string file) : object_(object), file_(std::move(file)) {}
 
     Status read(const char* key, std::optional<std::string>& target) {
@@ -82,7 +81,7 @@ public:
         return wrongType(key, "true or false");
     }
 
-private:
+  private:
     Status wrongType(const char* key, const char* expected) {
         return userError("config file " + file_ + ": key '" + key + "' must be " + expected +
                          ", not " + object_[key].dump());

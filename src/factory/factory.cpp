@@ -59,8 +59,8 @@ Factory::Factory(ImageStore& store, TargetRegistry& targets, ProviderRegistry& p
       providers_(providers),
       options_(options),
       jobs_(std::make_unique<JobManager>(
-          store, JobManagerOptions{options.max_concurrent_local_builds,
-                                   options.max_concurrent_pushes})),
+          store,
+          JobManagerOptions{options.max_concurrent_local_builds, options.max_concurrent_pushes})),
       lineage_(std::make_shared<LineageObserver>(store)) {
     jobs_->addObserver(lineage_);
 }
@@ -102,8 +102,8 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
     std::vector<std::string> targets = targets_in;
     std::string previous_build;
     if (image) {
-        previous_build = !image->latest_unpushed.empty() ? image->latest_unpushed
-                                                         : image->latest_build;
+        previous_build =
+            !image->latest_unpushed.empty() ? image->latest_unpushed : image->latest_build;
     }
     if (targets.empty() && !previous_build.empty()) {
         auto previous = store_.targetImagesOfBuild(previous_build);
@@ -117,8 +117,8 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
     // The template: the argument, or the one the given build or the image's latest build used.
     ResolvedTemplate resolved;
     if (!template_argument.empty()) {
-        auto found = resolveTemplate(store_, template_argument,
-                                     options_.template_fetch_timeout_seconds);
+        auto found =
+            resolveTemplate(store_, template_argument, options_.template_fetch_timeout_seconds);
         if (!found.ok()) {
             return found.error();
         }
@@ -151,9 +151,8 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
         }
         Status accepted = target->checkTemplate(resolved.xml);
         if (!accepted.ok()) {
-            return Error{accepted.error().code,
-                         "target " + name + " cannot build this template: " +
-                             accepted.error().message};
+            return Error{accepted.error().code, "target " + name + " cannot build this template: " +
+                                                    accepted.error().message};
         }
         plugins.push_back(target);
     }
@@ -252,8 +251,12 @@ JobWork Factory::buildWork(Target& target, const JobSnapshot& job, const std::st
         if (!record.ok()) {
             return record.error();
         }
+        // The file and COMPLETED land in one commit: a body is never recorded for an image
+        // that is not complete, and a complete image always has its body.
         record->file = relative;
         record->parameters = output->parameters;
+        record->job.status = JobStatus::Completed;
+        record->job.percent_complete = 100;
         record->updated_at = nowMs();
         StoreBatch batch;
         batch.target_images.push_back(*record);
@@ -317,9 +320,9 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
         // The driver's message must not quote the credentials; nothing here adds them.
         Status credentials_ok = driver->checkCredentials(credentials_xml);
         if (!credentials_ok.ok()) {
-            return Error{credentials_ok.error().code, "credentials for provider " +
-                                                          definition.name + " are not usable: " +
-                                                          credentials_ok.error().message};
+            return Error{credentials_ok.error().code,
+                         "credentials for provider " + definition.name +
+                             " are not usable: " + credentials_ok.error().message};
         }
         planned.push_back({driver, definition, *source});
     }
@@ -393,6 +396,8 @@ JobWork Factory::pushWork(ProviderDriver& driver, const JobSnapshot& job, PushRe
         if (!record.ok()) {
             return record.error();
         }
+        record->job.status = JobStatus::Completed;
+        record->job.percent_complete = 100;
         record->target_identifier = output->target_identifier;
         record->provider_account_identifier = output->provider_account_identifier;
         record->parameters = output->parameters;
@@ -404,11 +409,9 @@ JobWork Factory::pushWork(ProviderDriver& driver, const JobSnapshot& job, PushRe
     return work;
 }
 
-Result<ImportResult> Factory::importImage(const std::string& image_id,
-                                          const std::string& build_id,
+Result<ImportResult> Factory::importImage(const std::string& image_id, const std::string& build_id,
                                           const std::string& target_identifier,
-                                          const std::string& image_desc,
-                                          const std::string& target,
+                                          const std::string& image_desc, const std::string& target,
                                           const std::string& provider_argument) {
     if (target_identifier.empty()) {
         return userError("import_image needs a target_identifier: the provider's id of the image");
@@ -543,8 +546,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id,
     componentLogger("factory")->info(
         "imported target_identifier={} provider={} image={} build={} target_image={} "
         "provider_image={}",
-        target_identifier, definition.name, image.id, build.id, target_image.id,
-        provider_image.id);
+        target_identifier, definition.name, image.id, build.id, target_image.id, provider_image.id);
     return ImportResult{image.id, build.id, target_image.id, provider_image.id};
 }
 
@@ -555,7 +557,8 @@ Result<std::string> Factory::instanceStates(const std::string& class_name) const
     if (class_name == "ImageFactory") {
         return std::string("{}");
     }
-    return notFound("unknown class '" + class_name + "'; known classes: ImageFactory, BuildAdaptor");
+    return notFound("unknown class '" + class_name +
+                    "'; known classes: ImageFactory, BuildAdaptor");
 }
 
 Status Factory::abort(const std::string& job_id) {

@@ -1,9 +1,9 @@
 #include "factory/image_descriptor.hpp"
 
-#include <memory>
-
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+
+#include <memory>
 
 #include "core/template.hpp"
 
@@ -19,8 +19,8 @@ using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
 // NONET and no NOENT/DTDLOAD: entities stay unexpanded and nothing is fetched.
 DocPtr parseSafely(std::string_view xml) {
     int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    return DocPtr(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "image.xml", nullptr,
-                                options));
+    return DocPtr(
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "image.xml", nullptr, options));
 }
 
 }  // namespace
@@ -30,13 +30,13 @@ Status checkImageDescriptor(std::string_view xml) {
         return userError("image_desc is empty; expected XML such as <image><name>N</name></image>");
     }
     if (xml.size() > kMaxTemplateBytes) {
-        return userError("image_desc is " + std::to_string(xml.size()) +
-                         " bytes; the limit is " + std::to_string(kMaxTemplateBytes));
+        return userError("image_desc is " + std::to_string(xml.size()) + " bytes; the limit is " +
+                         std::to_string(kMaxTemplateBytes));
     }
     DocPtr doc = parseSafely(xml);
     if (!doc) {
-        return userError("image_desc is not well-formed XML: '" +
-                         std::string(xml.substr(0, 80)) + "'");
+        return userError("image_desc is not well-formed XML: '" + std::string(xml.substr(0, 80)) +
+                         "'");
     }
     if (doc->intSubset || doc->extSubset) {
         return userError("image_desc must not contain a DOCTYPE");

@@ -15,8 +15,8 @@ void LineageObserver::expectPushes(const std::string& image_id, const std::strin
     expect(JobKind::Push, image_id, build_id, jobs);
 }
 
-void LineageObserver::expect(JobKind kind, const std::string& image_id,
-                             const std::string& build_id, const std::vector<JobSnapshot>& jobs) {
+void LineageObserver::expect(JobKind kind, const std::string& image_id, const std::string& build_id,
+                             const std::vector<JobSnapshot>& jobs) {
     auto group = std::make_shared<Group>(Group{kind, image_id, build_id, jobs.size()});
     std::lock_guard lock(mutex_);
     for (const auto& job : jobs) {

@@ -17,7 +17,7 @@ class ImageStore;
 // latest_unpushed is that build; after a push its latest_build is that build and
 // latest_unpushed is cleared. A FAILED job means the call never counts as done.
 class LineageObserver : public JobObserver {
-public:
+  public:
     explicit LineageObserver(ImageStore& store) : store_(store) {}
 
     void expectBuilds(const std::string& image_id, const std::string& build_id,
@@ -31,7 +31,7 @@ public:
     void onPercentChanged(const JobSnapshot&, int) override {}
     void onFailed(const JobSnapshot&, const std::string&, const std::string&) override {}
 
-private:
+  private:
     struct Group {
         JobKind kind;
         std::string image_id;

@@ -23,7 +23,7 @@ struct JobManager::Job {
 
 // The JobContext a job's work sees.
 class JobRunContext : public JobContext {
-public:
+  public:
     JobRunContext(std::string job_id, CancelToken& token, std::shared_ptr<spdlog::logger> logger,
                   std::filesystem::path work_dir, std::function<void(int)> set_percent)
         : job_id_(std::move(job_id)),
@@ -38,7 +38,7 @@ public:
     std::shared_ptr<spdlog::logger> logger() override { return logger_; }
     const std::filesystem::path& workDir() const override { return work_dir_; }
 
-private:
+  private:
     std::string job_id_;
     CancelToken& token_;
     std::shared_ptr<spdlog::logger> logger_;

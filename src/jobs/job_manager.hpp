@@ -37,7 +37,7 @@ struct JobManagerOptions {
 // persisted to the store (updateJobState) before observers hear of it, and observers hear of
 // one job's changes in order. Jobs waiting for a slot are PENDING.
 class JobManager {
-public:
+  public:
     JobManager(ImageStore& store, JobManagerOptions options);
     ~JobManager();
 
@@ -51,8 +51,7 @@ public:
     void start(const std::string& job_id);
 
     // Fails a created job that will not be started (NEW -> FAILED).
-    void failUnstarted(const std::string& job_id, const std::string& type,
-                       const std::string& info);
+    void failUnstarted(const std::string& job_id, const std::string& type, const std::string& info);
 
     // Aborts a running or waiting job; it ends FAILED with failure type "Aborted" within about
     // a second. A job that has ended gives an InvalidState error; an unknown id NotFound.
@@ -68,7 +67,7 @@ public:
     std::vector<JobSnapshot> snapshots() const;
     std::optional<JobSnapshot> waitFor(const std::string& job_id) const;
 
-private:
+  private:
     struct Job;
 
     void runJob(std::shared_ptr<Job> job);

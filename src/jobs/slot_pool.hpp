@@ -9,7 +9,7 @@ namespace imagefactory {
 
 // A counting semaphore whose wait ends early when a cancel token fires.
 class SlotPool {
-public:
+  public:
     explicit SlotPool(int slots) : free_(slots > 0 ? slots : 1) {}
 
     // Takes a slot, waiting while none is free. Returns false, without a slot, when token is
@@ -17,7 +17,7 @@ public:
     bool acquire(CancelToken& token);
     void release();
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable available_;
     int free_;

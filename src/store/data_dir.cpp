@@ -47,8 +47,12 @@ std::string errnoText() {
 
 // The names directly below the data directory that belong to the store itself.
 constexpr std::array<std::string_view, 6> kReservedNames = {
-    "imagefactory.db", "imagefactory.db-wal", "imagefactory.db-shm", "imagefactory.db-journal",
-    "lock",            "tmp",
+    "imagefactory.db",
+    "imagefactory.db-wal",
+    "imagefactory.db-shm",
+    "imagefactory.db-journal",
+    "lock",
+    "tmp",
 };
 
 std::vector<std::string> splitPath(const std::string& relative) {
@@ -92,8 +96,8 @@ Status prepareDataDir(const fs::path& data_dir) {
     }
 
     if (::access(data_dir.c_str(), W_OK | X_OK) != 0) {
-        return userError("data directory " + data_dir.string() + " is not writable: " +
-                         errnoText());
+        return userError("data directory " + data_dir.string() +
+                         " is not writable: " + errnoText());
     }
     return okStatus();
 }
@@ -142,8 +146,8 @@ Result<int> clearTmpDir(const fs::path& data_dir) {
         std::error_code remove_ec;
         fs::remove_all(entry->path(), remove_ec);
         if (remove_ec) {
-            return internalError("cannot remove leftover temporary file " +
-                                 entry->path().string() + ": " + remove_ec.message());
+            return internalError("cannot remove leftover temporary file " + entry->path().string() +
+                                 ": " + remove_ec.message());
         }
         ++removed;
     }
@@ -193,8 +197,7 @@ Result<fs::path> installBodyFile(const fs::path& data_dir, const fs::path& finis
     {
         UniqueFd file(::open(finished.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
         if (!file.valid()) {
-            return userError("cannot open finished file " + finished.string() + ": " +
-                             errnoText());
+            return userError("cannot open finished file " + finished.string() + ": " + errnoText());
         }
         struct stat info {};
         if (::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
@@ -217,13 +220,11 @@ Result<fs::path> installBodyFile(const fs::path& data_dir, const fs::path& finis
         if (::mkdirat(dir.get(), name, 0700) == 0) {
             // The new entry in the parent must be durable before anything inside it is.
             if (::fsync(dir.get()) != 0) {
-                return internalError("cannot sync a directory of " + relative + ": " +
-                                     errnoText());
+                return internalError("cannot sync a directory of " + relative + ": " + errnoText());
             }
         } else if (errno != EEXIST) {
-            return internalError("cannot create the directories of image body path \"" +
-                                 relative + "\" below " + data_dir.string() + ": " +
-                                 errnoText());
+            return internalError("cannot create the directories of image body path \"" + relative +
+                                 "\" below " + data_dir.string() + ": " + errnoText());
         }
         // O_NOFOLLOW: a symbolic link placed below the data directory must not redirect the
         // file to somewhere outside it.
@@ -231,8 +232,7 @@ Result<fs::path> installBodyFile(const fs::path& data_dir, const fs::path& finis
         if (!next.valid()) {
             if (errno == ELOOP || errno == ENOTDIR) {
                 return userError("image body path \"" + relative + "\" passes through \"" +
-                                 components[i] +
-                                 "\", which is a symbolic link or not a directory");
+                                 components[i] + "\", which is a symbolic link or not a directory");
             }
             return internalError("cannot open a directory of image body path \"" + relative +
                                  "\": " + errnoText());

@@ -74,4 +74,10 @@ class ImageStore {
 // logging, and removes leftovers of interrupted writes from tmpDir().
 Result<std::unique_ptr<ImageStore>> openSqliteImageStore(const std::filesystem::path& data_dir);
 
+// Opens an existing store for reading while another process may hold it: takes no lock and
+// leaves tmpDir() alone. Writing through it is allowed by SQLite but not coordinated with the
+// lock holder, so callers only read.
+Result<std::unique_ptr<ImageStore>> openSqliteImageStoreForReading(
+    const std::filesystem::path& data_dir);
+
 }  // namespace imagefactory

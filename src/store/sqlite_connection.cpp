@@ -34,8 +34,8 @@ SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
 
 SqliteStatement& SqliteStatement::bind(int index, std::string_view text) {
     // SQLITE_TRANSIENT makes SQLite copy the text, so the view may die before step().
-    int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                 SQLITE_UTF8);
+    int rc =
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) {
         bind_error_ = rc;
     }
@@ -92,8 +92,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(
     const std::filesystem::path& file) {
     sqlite3* db = nullptr;
     // NOMUTEX: the store serializes all use of the connection with its own mutex.
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                SQLITE_OPEN_EXRESCODE;
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
     if (rc != SQLITE_OK) {
         Error error = sqliteError(db, rc, "cannot open database " + file.string());
@@ -174,9 +174,8 @@ Result<SqliteTransaction> SqliteTransaction::begin(SqliteConnection& db) {
     }
     Result<bool> stepped = begin->step();
     if (!stepped.ok()) {
-        return Error{stepped.error().code, "cannot start a transaction on " +
-                                               db.file().string() + ": " +
-                                               stepped.error().message};
+        return Error{stepped.error().code, "cannot start a transaction on " + db.file().string() +
+                                               ": " + stepped.error().message};
     }
     return SqliteTransaction(&db);
 }

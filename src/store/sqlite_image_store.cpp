@@ -63,8 +63,8 @@ Result<std::unique_ptr<SqliteConnection>> openDatabase(const fs::path& data_dir)
     }
     if (journal.value() != "wal") {
         return internalError("database " + connection.file().string() +
-                             " cannot use write-ahead logging (journal mode is " +
-                             journal.value() + ")");
+                             " cannot use write-ahead logging (journal mode is " + journal.value() +
+                             ")");
     }
     // FULL, not NORMAL: with WAL, NORMAL skips the sync at each commit, so a committed
     // transaction survives a process kill but can be lost in a power failure. A job reported
@@ -129,7 +129,9 @@ SqliteImageStore::SqliteImageStore(fs::path data_dir, std::unique_ptr<SqliteConn
 SqliteImageStore::~SqliteImageStore() {
     // Close the database before dropping the lock, so the next opener finds it closed.
     db_.reset();
-    ::close(lock_fd_);
+    if (lock_fd_ >= 0) {
+        ::close(lock_fd_);
+    }
 }
 
 int SqliteImageStore::schemaVersion() {
@@ -186,8 +188,7 @@ Status SqliteImageStore::commit(const StoreBatch& batch) {
     // The deferred foreign keys are checked here as a second line behind checkReferences().
     Status committed = transaction->commit();
     if (!committed.ok()) {
-        return withContext(committed.error(), "cannot commit a batch to " +
-                                                  db_->file().string());
+        return withContext(committed.error(), "cannot commit a batch to " + db_->file().string());
     }
     return okStatus();
 }
@@ -239,6 +240,24 @@ Result<std::vector<ProviderImageRecord>> SqliteImageStore::providerImagesOfTarge
     return readProviderImagesOfTargetImage(*db_, target_image_id);
 }
 
+Result<std::optional<ProviderImageRecord>> SqliteImageStore::findProviderImage(
+    const std::string& provider, const std::string& target_identifier) {
+    if (target_identifier.empty()) {
+        return std::optional<ProviderImageRecord>();
+    }
+    std::lock_guard lock(mutex_);
+    auto matches = readProviderImagesByIdentifier(*db_, target_identifier);
+    if (!matches.ok()) {
+        return matches.error();
+    }
+    for (auto& record : *matches) {
+        if (record.provider == provider) {
+            return std::optional<ProviderImageRecord>(std::move(record));
+        }
+    }
+    return std::optional<ProviderImageRecord>();
+}
+
 Result<RecordKind> SqliteImageStore::kindOf(const std::string& id) {
     std::lock_guard lock(mutex_);
     return readKind(*db_, id);
@@ -288,6 +307,23 @@ Result<std::unique_ptr<ImageStore>> openSqliteImageStore(const fs::path& data_di
         return store.error();
     }
     return std::unique_ptr<ImageStore>(std::move(store.value()));
+}
+
+Result<std::unique_ptr<ImageStore>> openSqliteImageStoreForReading(const fs::path& data_dir) {
+    std::error_code ec;
+    fs::path absolute_dir = fs::absolute(data_dir, ec);
+    if (ec || !fs::is_directory(absolute_dir, ec)) {
+        return notFound("no image store at " + data_dir.string() +
+                        " (give the data directory with --imgdir)");
+    }
+    // No lock and no clean-up of tmp/: the process that holds the lock may be writing there.
+    // SQLite's write-ahead log lets this connection read while that process writes.
+    Result<std::unique_ptr<SqliteConnection>> db = openDatabase(absolute_dir);
+    if (!db.ok()) {
+        return db.error();
+    }
+    return std::unique_ptr<ImageStore>(
+        new SqliteImageStore(absolute_dir, std::move(db.value()), -1));
 }
 
 }  // namespace imagefactory

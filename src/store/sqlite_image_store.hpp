@@ -38,6 +38,8 @@ class SqliteImageStore : public ImageStore {
   public:
     // Opens the store; see openSqliteImageStore().
     static Result<std::unique_ptr<SqliteImageStore>> open(const std::filesystem::path& data_dir);
+    friend Result<std::unique_ptr<ImageStore>> openSqliteImageStoreForReading(
+        const std::filesystem::path& data_dir);
 
     ~SqliteImageStore() override;
     SqliteImageStore(const SqliteImageStore&) = delete;
@@ -58,6 +60,8 @@ class SqliteImageStore : public ImageStore {
     Result<std::vector<ProviderImageRecord>> providerImagesOfTargetImage(
         const std::string& target_image_id) override;
 
+    Result<std::optional<ProviderImageRecord>> findProviderImage(
+        const std::string& provider, const std::string& target_identifier) override;
     Result<RecordKind> kindOf(const std::string& id) override;
 
     Status updateJobState(RecordKind kind, const std::string& id, const JobState& state) override;

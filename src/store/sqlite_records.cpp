@@ -8,8 +8,8 @@ namespace imagefactory {
 namespace {
 
 constexpr std::array<RecordKind, 5> kAllKinds = {
-    RecordKind::Template, RecordKind::Image, RecordKind::Build, RecordKind::TargetImage,
-    RecordKind::ProviderImage,
+    RecordKind::Template,    RecordKind::Image,         RecordKind::Build,
+    RecordKind::TargetImage, RecordKind::ProviderImage,
 };
 
 // The kind as a message names it ("target image"); recordKindName() is the stored spelling.
@@ -276,8 +276,8 @@ std::vector<Reference> referencesOf(const StoreBatch& batch) {
     for (const ImageRecord& image : batch.images) {
         references.push_back({RecordKind::Image, &image.id, "template_id", RecordKind::Template,
                               &image.template_id});
-        references.push_back({RecordKind::Image, &image.id, "latest_build", RecordKind::Build,
-                              &image.latest_build});
+        references.push_back(
+            {RecordKind::Image, &image.id, "latest_build", RecordKind::Build, &image.latest_build});
         references.push_back({RecordKind::Image, &image.id, "latest_unpushed", RecordKind::Build,
                               &image.latest_unpushed});
     }
@@ -383,8 +383,8 @@ Status writeTargetImage(SqliteConnection& db, const TargetImageRecord& record, T
 
 Status writeProviderImage(SqliteConnection& db, const ProviderImageRecord& record,
                           TimestampMs now) {
-    Status target_image = requireReference(RecordKind::ProviderImage, record.id,
-                                           "target_image_id", record.target_image_id);
+    Status target_image = requireReference(RecordKind::ProviderImage, record.id, "target_image_id",
+                                           record.target_image_id);
     if (!target_image.ok()) {
         return target_image;
     }
@@ -439,8 +439,7 @@ Status checkReferences(SqliteConnection& db, const StoreBatch& batch) {
 
 Result<TemplateRecord> readTemplate(SqliteConnection& db, const std::string& id) {
     return readOne(db, RecordKind::Template,
-                   "SELECT id, xml, created_at FROM templates WHERE id = ?1", id,
-                   templateFromRow);
+                   "SELECT id, xml, created_at FROM templates WHERE id = ?1", id, templateFromRow);
 }
 
 Result<ImageRecord> readImage(SqliteConnection& db, const std::string& id) {
@@ -511,6 +510,17 @@ Result<std::vector<ProviderImageRecord>> readProviderImagesOfTargetImage(
         target_image_id, providerImageFromRow);
 }
 
+Result<std::vector<ProviderImageRecord>> readProviderImagesByIdentifier(
+    SqliteConnection& db, const std::string& target_identifier) {
+    return readList<ProviderImageRecord>(
+        db,
+        "SELECT id, target_image_id, provider, target_identifier, provider_account_identifier, "
+        "parameters, status, percent_complete, failure_type, failure_info, created_at, "
+        "updated_at FROM provider_images WHERE target_identifier = ?1 "
+        "ORDER BY created_at, rowid",
+        target_identifier, providerImageFromRow);
+}
+
 Result<RecordKind> readKind(SqliteConnection& db, const std::string& id) {
     Result<SqliteStatement> statement = db.prepare("SELECT kind FROM record_ids WHERE id = ?1");
     if (!statement.ok()) {
@@ -536,11 +546,13 @@ Status writeJobState(SqliteConnection& db, RecordKind kind, const std::string& i
                      const JobState& state, TimestampMs now) {
     const char* sql = nullptr;
     if (kind == RecordKind::TargetImage) {
-        sql = "UPDATE target_images SET status = ?2, percent_complete = ?3, failure_type = ?4, "
-              "failure_info = ?5, updated_at = ?6 WHERE id = ?1";
+        sql =
+            "UPDATE target_images SET status = ?2, percent_complete = ?3, failure_type = ?4, "
+            "failure_info = ?5, updated_at = ?6 WHERE id = ?1";
     } else if (kind == RecordKind::ProviderImage) {
-        sql = "UPDATE provider_images SET status = ?2, percent_complete = ?3, "
-              "failure_type = ?4, failure_info = ?5, updated_at = ?6 WHERE id = ?1";
+        sql =
+            "UPDATE provider_images SET status = ?2, percent_complete = ?3, "
+            "failure_type = ?4, failure_info = ?5, updated_at = ?6 WHERE id = ?1";
     } else {
         return userError("cannot update the job state of " + kindLabel(kind) + " " + id +
                          ": only target and provider images have a job");

@@ -20,8 +20,7 @@ Status writeTemplate(SqliteConnection& db, const TemplateRecord& record, Timesta
 Status writeImage(SqliteConnection& db, const ImageRecord& record, TimestampMs now);
 Status writeBuild(SqliteConnection& db, const BuildRecord& record, TimestampMs now);
 Status writeTargetImage(SqliteConnection& db, const TargetImageRecord& record, TimestampMs now);
-Status writeProviderImage(SqliteConnection& db, const ProviderImageRecord& record,
-                          TimestampMs now);
+Status writeProviderImage(SqliteConnection& db, const ProviderImageRecord& record, TimestampMs now);
 
 // Fails with NotFound naming the record and the reference when a record of batch refers to an
 // id that is not stored as a record of the expected kind.
@@ -39,6 +38,9 @@ Result<std::vector<BuildRecord>> readBuildsOfImage(SqliteConnection& db,
                                                    const std::string& image_id);
 Result<std::vector<TargetImageRecord>> readTargetImagesOfBuild(SqliteConnection& db,
                                                                const std::string& build_id);
+// Provider images whose target_identifier equals the given one (never empty).
+Result<std::vector<ProviderImageRecord>> readProviderImagesByIdentifier(
+    SqliteConnection& db, const std::string& target_identifier);
 Result<std::vector<ProviderImageRecord>> readProviderImagesOfTargetImage(
     SqliteConnection& db, const std::string& target_image_id);
 

@@ -158,9 +158,9 @@ TEST_P(ImageStoreConformanceTest, RoundTripsProviderImage) {
 
 TEST_P(ImageStoreConformanceTest, RoundTripsEveryJobStatus) {
     commitOrFail(makeLineage("a"));
-    for (JobStatus status : {JobStatus::New, JobStatus::Pending, JobStatus::Building,
-                             JobStatus::Pushing, JobStatus::Finishing, JobStatus::Completed,
-                             JobStatus::Failed}) {
+    for (JobStatus status :
+         {JobStatus::New, JobStatus::Pending, JobStatus::Building, JobStatus::Pushing,
+          JobStatus::Finishing, JobStatus::Completed, JobStatus::Failed}) {
         Status updated = store_->updateJobState(RecordKind::ProviderImage, "a-provider-image",
                                                 JobState{status, 10, "", ""});
         ASSERT_TRUE(updated.ok()) << updated.error().message;
