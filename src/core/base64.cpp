@@ -51,11 +51,11 @@ Result<std::string> decodeBase64(std::string_view text) {
         }
         int sextet = sextetOf(c);
         if (sextet < 0) {
-            return userError("invalid base64: character " + quoteValue(text.substr(i, 1)) +
-                             " at offset " + std::to_string(i) + " is not in the alphabet");
+            return userError("character " + quoteValue(text.substr(i, 1)) + " at offset " +
+                             std::to_string(i) + " is not in the base64 alphabet");
         }
         if (padding > 0) {
-            return userError("invalid base64: data after '=' padding at offset " +
+            return userError("base64 data continues after '=' padding at offset " +
                              std::to_string(i));
         }
 
@@ -72,11 +72,12 @@ Result<std::string> decodeBase64(std::string_view text) {
     // A final group of two or three sextets carries one or two bytes; a single sextet
     // cannot hold a whole byte.
     if (sextets == 1) {
-        return userError("invalid base64: the length is not a valid base64 length (" +
-                         std::to_string(text.size()) + " bytes)");
+        return userError(
+            "base64 text ends with a single leftover character, so it is cut "
+            "short or has a character too many");
     }
     if (padding > 0 && (sextets == 0 || sextets + padding != 4)) {
-        return userError("invalid base64: wrong number of '=' padding characters (" +
+        return userError("base64 text has the wrong number of '=' padding characters (" +
                          std::to_string(padding) + ")");
     }
     if (sextets == 2) {

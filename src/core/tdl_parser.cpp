@@ -26,7 +26,7 @@ Status parseVersion(const xmlNode* root, Tdl& tdl) {
     }
     tdl.version = std::string(trimWhitespace(version.value));
 
-    // Oz 0.8 knows TDL version 1.0 only and rejects anything newer.
+    // Oz 0.8 accepts TDL version 1.0 and rejects any newer version.
     double number = 0;
     auto [end, error] =
         std::from_chars(tdl.version.data(), tdl.version.data() + tdl.version.size(), number);

@@ -12,11 +12,12 @@
 // Helpers shared by the TDL parser's source files. Not part of the public template API.
 namespace imagefactory::tdl_reader {
 
-// message followed by the element path, e.g. "... (/template/os/arch)".
+// Makes a UserInput error of message followed by the element path, e.g.
+// "... (/template/os/arch)".
 Error tdlError(std::string message, std::string_view path);
 
-// message followed by the element path and its offending value, quoted and cut to a
-// readable length, e.g. "... (/template/os/arch is \"sparc\")".
+// Makes a UserInput error of message followed by the element path and its offending value,
+// quoted and cut to a readable length, e.g. "... (/template/os/arch is \"sparc\")".
 Error tdlError(std::string message, std::string_view path, std::string_view value);
 
 // The element children of parent called name, in document order.

@@ -29,7 +29,8 @@ std::string itemPath(const char* section, const char* item, std::string_view nam
     return "/template/" + std::string(section) + "/" + item + "[@name=" + quoteValue(name) + "]";
 }
 
-// Replaces the entry with the same name, or appends; Oz keeps these in a dict.
+// Replaces the entry with the same name or else appends entry, because Oz keeps these in a
+// dict keyed by name.
 template <typename T>
 void putByName(std::vector<T>& entries, T entry) {
     auto same_name = [&](const T& existing) { return existing.name == entry.name; };
@@ -182,7 +183,7 @@ Status parseRepositories(const xmlNode* root, Tdl& tdl) {
             repository.*flag.member = *value;
         }
 
-        // Certificates and keys are PEM text; the key is a secret and is never quoted.
+        // Certificates and keys are PEM text. The client key is a secret, so no message quotes it.
         struct Pem {
             const char* element;
             std::string TdlRepository::*member;

@@ -3,6 +3,7 @@
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "core/template.hpp"
@@ -11,7 +12,7 @@
 namespace imagefactory {
 namespace {
 
-// Why the SAX hooks stopped the parser early, if they did.
+// The reason the SAX hooks stopped the parser early, if they did.
 enum class StopReason { None, Doctype, TooDeep };
 
 // Per-parse state reached from the SAX hooks through the parser context's _private pointer,
@@ -67,50 +68,6 @@ void onEndElement(void* context, const xmlChar* local_name, const xmlChar* prefi
     guard.end_element(context, local_name, prefix, uri);
 }
 
-// Returns the offset of the first byte that is not part of a valid UTF-8 sequence (overlong
-// forms, surrogates and code points past U+10FFFF included), or npos.
-size_t findInvalidUtf8(std::string_view text) {
-    size_t i = 0;
-    while (i < text.size()) {
-        auto lead = static_cast<unsigned char>(text[i]);
-        size_t length = 0;
-        unsigned char min_second = 0x80;
-        unsigned char max_second = 0xbf;
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        } else if (lead >= 0xc2 && lead <= 0xdf) {
-            length = 2;
-        } else if (lead >= 0xe0 && lead <= 0xef) {
-            length = 3;
-            min_second = lead == 0xe0 ? 0xa0 : 0x80;  // no overlong forms
-            max_second = lead == 0xed ? 0x9f : 0xbf;  // no UTF-16 surrogates
-        } else if (lead >= 0xf0 && lead <= 0xf4) {
-            length = 4;
-            min_second = lead == 0xf0 ? 0x90 : 0x80;  // no overlong forms
-            max_second = lead == 0xf4 ? 0x8f : 0xbf;  // nothing past U+10FFFF
-        } else {
-            return i;
-        }
-
-        if (i + length > text.size()) {
-            return i;
-        }
-        auto second = static_cast<unsigned char>(text[i + 1]);
-        if (second < min_second || second > max_second) {
-            return i;
-        }
-        for (size_t k = 2; k < length; ++k) {
-            auto next = static_cast<unsigned char>(text[i + k]);
-            if (next < 0x80 || next > 0xbf) {
-                return i;
-            }
-        }
-        i += length;
-    }
-    return std::string_view::npos;
-}
-
 int lineAt(std::string_view text, size_t offset) {
     int line = 1;
     for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -151,13 +108,16 @@ Result<XmlDocPtr> readTemplateDocument(std::string_view xml) {
     }
     size_t bad_byte = findInvalidUtf8(xml);
     if (bad_byte != std::string_view::npos) {
-        return userError("template is not valid UTF-8: invalid byte " +
-                         quoteValue(xml.substr(bad_byte, 1)) + " at offset " +
-                         std::to_string(bad_byte) + " (line " +
+        char byte_text[8];
+        std::snprintf(byte_text, sizeof byte_text, "0x%02X",
+                      static_cast<unsigned char>(xml[bad_byte]));
+        return userError("template is not valid UTF-8: invalid byte " + std::string(byte_text) +
+                         " at offset " + std::to_string(bad_byte) + " (line " +
                          std::to_string(lineAt(xml, bad_byte)) + ")");
     }
 
-    // xmlInitParser is not safe to race with itself on older libxml2 releases.
+    // libxml2 2.9 documents xmlInitParser as not reentrant: call it once before parsing in
+    // several threads.
     static std::once_flag init_once;
     std::call_once(init_once, [] { xmlInitParser(); });
 
