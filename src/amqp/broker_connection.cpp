@@ -28,6 +28,7 @@
 
 #include "amqp/codec.hpp"
 #include "amqp/log.hpp"
+#include "amqp/rabbitmq_quirks.hpp"
 
 namespace imagefactory::amqp {
 namespace {
@@ -131,6 +132,24 @@ class BrokerConnection::Impl : public proton::messaging_handler {
             route = routeToNode(style_, message.node, message.subject);
         }
 
+        std::vector<qmf::Message> parts{message};
+        if (style_ == BrokerType::RabbitMq) {
+            auto split = splitListBodyForRabbitMq(message);
+            if (!split) {
+                return split.error();
+            }
+            parts = std::move(split.value());
+        }
+        for (const auto& part : parts) {
+            Status sent = sendOne(part, route, is_reply);
+            if (!sent.ok()) {
+                return sent;
+            }
+        }
+        return okStatus();
+    }
+
+    Status sendOne(const qmf::Message& message, const Route& route, bool is_reply) {
         try {
             proton::message out = toProtonMessage(message);
             // A reply's reply_to was the request's, and it is not the reply's own.

@@ -9,10 +9,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "amqp/agent_connection.hpp"
 #include "amqp/broker_address.hpp"
@@ -127,8 +126,9 @@ Result<AgentIdentity> nextAgentIdentity(const fs::path& data_dir) {
         if (json.is_discarded() || !json.is_object() || !json.contains("instance") ||
             !json["instance"].is_string() || !isUuid(json["instance"].get<std::string>()) ||
             !json.contains("epoch") || !json["epoch"].is_number_unsigned()) {
-            return userError("invalid agent identity file " + path.string() +
-                             ": expected {\"instance\": UUID, \"epoch\": number}; fix or remove it");
+            return userError(
+                "invalid agent identity file " + path.string() +
+                ": expected {\"instance\": UUID, \"epoch\": number}; fix or remove it");
         }
         identity.instance = json["instance"].get<std::string>();
         auto epoch = json["epoch"].get<uint64_t>();
