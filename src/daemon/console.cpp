@@ -34,6 +34,7 @@ struct ConsoleSettings {
     std::string broker = "localhost:5672";
     std::string broker_type = "auto";
     std::string output = "text";
+    std::string agent;
     double timeout_seconds = 30;
     bool timeout_given = false;
     bool verbose = false;
@@ -98,8 +99,12 @@ Result<std::string> credentialsText(const std::string& argument) {
     return content.str();
 }
 
+bool isJsonAddress(const std::string& text) {
+    return !text.empty() && text.front() == '{';
+}
+
 Result<qmf::ObjectAddress> parseAddress(const std::string& text, const std::string& agent_name) {
-    if (!text.empty() && text.front() == '{') {
+    if (isJsonAddress(text)) {
         auto parsed = json::parse(text, nullptr, false);
         if (parsed.is_discarded() || !parsed.is_object()) {
             return userError("invalid address '" + text + "': not a JSON object");
@@ -241,15 +246,11 @@ class ConsoleCommands {
     }
 
     int status() {
-        auto agent = session_.findImageFactory();
-        if (!agent) {
-            return fail(agent.error());
-        }
-        auto address = parseAddress(settings_.address, agent->name);
+        auto address = resolveAddress(settings_.address);
         if (!address) {
             return fail(address.error());
         }
-        auto object = session_.queryObject(agent->name, *address);
+        auto object = session_.queryObject(address->agent_name, *address);
         if (!object) {
             return fail(object.error());
         }
@@ -265,16 +266,12 @@ class ConsoleCommands {
     }
 
     int abort() {
-        auto agent = session_.findImageFactory();
-        if (!agent) {
-            return fail(agent.error());
-        }
-        auto address = parseAddress(settings_.address, agent->name);
+        auto address = resolveAddress(settings_.address);
         if (!address) {
             return fail(address.error());
         }
         return printCall(
-            session_.call(agent->name, *address, std::string(qmf::schema::kAbort), {}));
+            session_.call(address->agent_name, *address, std::string(qmf::schema::kAbort), {}));
     }
 
     int call() {
@@ -297,15 +294,11 @@ class ConsoleCommands {
         if (settings_.object.empty()) {
             return callFactory(settings_.method, arguments);
         }
-        auto agent = session_.findImageFactory();
-        if (!agent) {
-            return fail(agent.error());
-        }
-        auto address = parseAddress(settings_.object, agent->name);
+        auto address = resolveAddress(settings_.object);
         if (!address) {
             return fail(address.error());
         }
-        return printCall(session_.call(agent->name, *address, settings_.method, arguments));
+        return printCall(session_.call(address->agent_name, *address, settings_.method, arguments));
     }
 
     int watch() {
@@ -342,6 +335,8 @@ class ConsoleCommands {
             }
         }
 
+        // Scripts wait for this line before they start the work they want to watch.
+        std::cerr << "imagefactory-console: watching events" << std::endl;
         auto deadline =
             std::chrono::steady_clock::now() + millisecondsOf(settings_.timeout_seconds);
         while (!settings_.timeout_given || std::chrono::steady_clock::now() < deadline) {
@@ -369,6 +364,18 @@ class ConsoleCommands {
     }
 
   private:
+    // A JSON address names its agent; an object name belongs to the Image Factory agent.
+    Result<qmf::ObjectAddress> resolveAddress(const std::string& text) {
+        if (isJsonAddress(text)) {
+            return parseAddress(text, "");
+        }
+        auto agent = session_.findImageFactory();
+        if (!agent) {
+            return agent.error();
+        }
+        return parseAddress(text, agent->name);
+    }
+
     int callFactory(const std::string& method, const qmf::Map& arguments) {
         auto agent = session_.findImageFactory();
         if (!agent) {
@@ -429,7 +436,11 @@ void defineOptions(CLI::App& app, ConsoleSettings& s) {
                    "seconds to wait for the broker, the agent and each reply; for watch, the "
                    "whole watch (default: no limit)")
         ->check(CLI::PositiveNumber)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
         ->capture_default_str();
+    app.add_option("--agent", s.agent,
+                   "the agent to use (full name or instance UUID) when several run on the broker "
+                   "(default: the first that answers)");
     app.add_flag("-v,--verbose", s.verbose, "log connection events to stderr");
 
     app.add_subcommand("agents", "list the QMF agents that answer a locate or send heartbeats")
@@ -526,6 +537,7 @@ int runConsole(int argc, char** argv) {
     double request_seconds =
         command == "watch" && !settings.timeout_given ? 30.0 : settings.timeout_seconds;
     ConsoleSession session(options, millisecondsOf(request_seconds));
+    session.setAgentFilter(settings.agent);
     Status opened = session.open();
     if (!opened.ok()) {
         return fail(opened.error());

@@ -9,8 +9,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using qmf::console::AgentInfo;
 
-bool isImageFactory(const AgentInfo& agent) {
-    return agent.vendor == qmf::schema::kVendor && agent.product == qmf::schema::kProduct;
+bool isImageFactory(const AgentInfo& agent, const std::string& filter) {
+    bool selected = filter.empty() || agent.name == filter || agent.instance == filter;
+    return selected && agent.vendor == qmf::schema::kVendor &&
+           agent.product == qmf::schema::kProduct;
 }
 
 std::chrono::milliseconds remaining(Clock::time_point deadline) {
@@ -105,7 +107,7 @@ Result<std::vector<AgentInfo>> ConsoleSession::listAgents(std::chrono::milliseco
 
 Result<AgentInfo> ConsoleSession::findImageFactory() {
     for (const auto& [name, agent] : agents_) {
-        if (isImageFactory(agent)) {
+        if (isImageFactory(agent, agent_filter_)) {
             return agent;
         }
     }
@@ -121,9 +123,10 @@ Result<AgentInfo> ConsoleSession::findImageFactory() {
     while (true) {
         auto left = remaining(deadline);
         if (left.count() == 0) {
+            std::string which = agent_filter_.empty() ? "no Image Factory agent"
+                                                      : "no Image Factory agent " + agent_filter_;
             return Error{ErrorCode::NotFound,
-                         "no Image Factory agent answered within " +
-                             std::to_string(timeout_.count() / 1000) +
+                         which + " answered within " + std::to_string(timeout_.count() / 1000) +
                              " s; is `imagefactory --qmf` running on this broker?"};
         }
         auto message = connection_.receive(left);
@@ -134,7 +137,7 @@ Result<AgentInfo> ConsoleSession::findImageFactory() {
         auto agent = qmf::console::parseAgentInfo(*message);
         std::string opcode = qmf::opcodeOf(*message);
         bool announces = opcode == qmf::kAgentHeartbeat || opcode == qmf::kAgentLocateResponse;
-        if (announces && agent && isImageFactory(*agent)) {
+        if (announces && agent && isImageFactory(*agent, agent_filter_)) {
             return agent.value();
         }
     }

@@ -27,7 +27,13 @@ class ConsoleSession {
     // heartbeat within wait, sorted by name.
     Result<std::vector<qmf::console::AgentInfo>> listAgents(std::chrono::milliseconds wait);
 
-    // The first Image Factory agent seen (locate response or heartbeat) within the timeout.
+    // Restricts findImageFactory() to the agent with this full name or instance UUID.
+    void setAgentFilter(std::string name_or_instance) {
+        agent_filter_ = std::move(name_or_instance);
+    }
+
+    // The first Image Factory agent seen (locate response or heartbeat) within the timeout that
+    // passes the agent filter.
     Result<qmf::console::AgentInfo> findImageFactory();
 
     Result<std::vector<qmf::console::DataObject>> queryClass(const std::string& agent_name,
@@ -55,6 +61,7 @@ class ConsoleSession {
 
     amqp::ConsoleConnection connection_;
     std::chrono::milliseconds timeout_;
+    std::string agent_filter_;
     uint64_t next_correlation_ = 1;
     std::map<std::string, qmf::console::AgentInfo> agents_;
     std::deque<qmf::console::Event> events_;
