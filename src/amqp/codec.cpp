@@ -150,7 +150,9 @@ Result<qmf::Value> decodeOne(decoder& in, int depth) {
     }
     switch (in.next_type()) {
         case proton::NULL_TYPE:
-            read<proton::null>(in);
+            // Proton 0.37 leaves the decoder on a null after `>> null`, so the next value would
+            // be read as null too. Reading it as a generic value moves past it.
+            read<proton::value>(in);
             return qmf::Value();
         case proton::BOOLEAN:
             return qmf::Value(read<bool>(in));

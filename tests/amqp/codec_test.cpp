@@ -85,6 +85,13 @@ TEST_F(CodecTest, RoundTripsEveryValueType) {
     }
 }
 
+TEST_F(CodecTest, ReadsValuesAfterNull) {
+    qmf::Value map(qmf::Map{{"a", qmf::Value()}, {"b", qmf::Value("after")}});
+    EXPECT_EQ(decoded(toProtonValue(map)).map()->at("b"), qmf::Value("after"));
+    qmf::Value list(qmf::List{qmf::Value(), qmf::Value(true)});
+    EXPECT_EQ(decoded(toProtonValue(list)).list()->at(1), qmf::Value(true));
+}
+
 TEST_F(CodecTest, EncodesExactIntegerWidths) {
     EXPECT_EQ(toProtonValue(qmf::Value(int32_t{-5})).type(), proton::INT);
     EXPECT_EQ(toProtonValue(qmf::Value(int64_t{-5})).type(), proton::LONG);
