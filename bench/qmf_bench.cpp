@@ -164,11 +164,14 @@ int run(const BenchOptions& options) {
 
         std::mt19937 random(42);
         const int queries = 2000;
+        std::vector<double> query_times;
         auto query_start = Clock::now();
         int found = 0;
         for (int i = 0; i < queries && !addresses.empty(); ++i) {
             const auto& address = addresses[random() % addresses.size()];
+            auto start = Clock::now();
             found += session.queryObject(agent->name, address).ok() ? 1 : 0;
+            query_times.push_back(millisecondsSince(start));
         }
         double query_ms = millisecondsSince(query_start);
 
@@ -183,14 +186,22 @@ int run(const BenchOptions& options) {
         std::printf("broker                          %s\n", options.broker.c_str());
         std::printf("idle daemon RSS                 %.1f MiB\n", idle_rss / 1024.0);
         if (!round_trips.empty()) {
-            std::printf("method round trip (n=%zu)      p50 %.2f ms  p99 %.2f ms\n",
+            double total = 0;
+            for (double sample : round_trips) {
+                total += sample;
+            }
+            std::printf("method round trip (n=%zu)      p50 %.2f ms  p99 %.2f ms  mean %.2f ms\n",
                         round_trips.size(), percentile(round_trips, 0.5),
-                        percentile(round_trips, 0.99));
+                        percentile(round_trips, 0.99), total / round_trips.size());
         }
         std::printf("build_image calls for %zu adaptors  %.1f s\n", addresses.size(),
                     build_calls_ms / 1000);
         std::printf("object queries by address       %.0f per s (%d of %d found)\n",
                     queries * 1000.0 / query_ms, found, queries);
+        if (!query_times.empty()) {
+            std::printf("object query round trip         p50 %.2f ms  p99 %.2f ms\n",
+                        percentile(query_times, 0.5), percentile(query_times, 0.99));
+        }
         std::printf("class query, all BuildAdaptors  %zu objects in %.2f s\n",
                     all ? all->size() : 0, class_ms / 1000);
         std::printf("daemon RSS with the adaptors    %.1f MiB\n", loaded_rss / 1024.0);

@@ -101,10 +101,17 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         if (stop_requested_) {
             return false;
         }
-        if (work_queue_ && work_queue_->add([this, work] {
-                work();
-                flush();
-            })) {
+        auto job = [this, work] {
+            work();
+            flush();
+        };
+        // The connection's own queue wakes the connection directly. The container's queue
+        // goes through the proactor timeout, which a timer scheduled at the same moment can
+        // push back by up to one housekeeping period.
+        if (connection_queue_ && connection_queue_->add(job)) {
+            return true;
+        }
+        if (work_queue_ && work_queue_->add(job)) {
             return true;
         }
         // Between two event loops (see threadMain) the work waits for the next one.
@@ -221,6 +228,10 @@ class BrokerConnection::Impl : public proton::messaging_handler {
                            brokerTypeName(style_), relay_);
         }
         retry_delay_ = options_.first_retry_delay;
+        {
+            std::lock_guard lock(mutex_);
+            connection_queue_ = &connection.work_queue();
+        }
         openLinks(connection);
     }
 
@@ -249,6 +260,11 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     }
 
     void on_transport_close(proton::transport&) override {
+        {
+            // Cleared before the connection can be freed, so post() never uses a dead queue.
+            std::lock_guard lock(mutex_);
+            connection_queue_ = nullptr;
+        }
         connected_ = false;
         ready_ = false;
         session_ = proton::session();
@@ -341,6 +357,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         }
         {
             std::lock_guard lock(mutex_);
+            connection_queue_ = nullptr;
             work_queue_.reset();
             container_ = nullptr;
         }
@@ -589,6 +606,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     bool stop_requested_ = false;
     proton::container* container_ = nullptr;
     std::unique_ptr<proton::work_queue> work_queue_;
+    proton::work_queue* connection_queue_ = nullptr;  // of the open connection, else null
     std::vector<std::function<void()>> pending_work_;
     std::thread thread_;
 
