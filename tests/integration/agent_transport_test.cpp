@@ -124,7 +124,15 @@ class AgentTransportTest : public ::testing::Test {
     static void SetUpTestSuite() {
         node_.port = testing::rabbitPortFromEnvironment();
         node_.base = std::string(IF_BINARY_DIR) + "/rabbitmq-" + std::to_string(node_.port);
+        started_ = !testing::portAcceptsConnections(node_.port);
         unavailable_ = testing::ensureRabbit(node_);
+    }
+
+    // A node this suite started is stopped again; one that was running is left alone.
+    static void TearDownTestSuite() {
+        if (started_ && !unavailable_) {
+            testing::stopRabbit(node_);
+        }
     }
 
     void SetUp() override {
@@ -162,6 +170,7 @@ class AgentTransportTest : public ::testing::Test {
 
     static inline RabbitNode node_;
     static inline std::optional<std::string> unavailable_;
+    static inline bool started_ = false;
     EchoAgent agent_;
     std::unique_ptr<ConsoleConnection> console_;
     std::unique_ptr<AgentConnection> connection_;
