@@ -54,8 +54,14 @@ class AgentConnection::Impl {
         return {{kDirectExchange, hooks_.agent_name}, {kTopicExchange, "console.#"}};
     }
 
+    // The heartbeat goes first so consoles see the agent again, then the events in the order
+    // they were raised: those the broker had not confirmed before the outage, then the ones
+    // queued in the agent since.
     void onReady() {
         sendHeartbeat();
+        if (size_t resent = connection_.resendUnconfirmed(); resent > 0) {
+            logger()->info("resent {} events the broker had not confirmed", resent);
+        }
         drainEvents();
     }
 
@@ -85,10 +91,8 @@ class AgentConnection::Impl {
         while (connection_.ready()) {
             auto events = hooks_.take_events(kEventBatch);
             for (const auto& event : events) {
-                // TODO: an event handed to a connection that then dies before the broker
-                // settles it is lost; resending unsettled events after a reconnect would make
-                // delivery at-least-once.
-                if (auto sent = connection_.send(event); !sent) {
+                auto sent = connection_.send(event, BrokerConnection::Delivery::UntilAccepted);
+                if (!sent) {
                     logger()->warn("event not sent: {}", sent.error().message);
                 }
             }

@@ -25,8 +25,9 @@ struct AgentHooks {
 // console.#) and requests addressed to the agent (qmf.default.direct, key = agent name), sends
 // the agent's replies, a heartbeat at every (re)connect and every heartbeat interval, and the
 // agent's queued events in order whenever wakeup() is called. While the broker is unreachable
-// the events stay queued in the agent; after a reconnect the heartbeat goes first, then the
-// queued events.
+// the events stay queued in the agent. Events are delivered at least once: those the broker had
+// not confirmed when a connection ended are sent again after the reconnect, after the heartbeat
+// and before the events queued since, so a console may see an event twice.
 class AgentConnection {
   public:
     struct Options {

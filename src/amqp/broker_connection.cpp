@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <proton/codec/encoder.hpp>
@@ -22,6 +23,8 @@
 #include <proton/source_options.hpp>
 #include <proton/symbol.hpp>
 #include <proton/target_options.hpp>
+#include <proton/tracker.hpp>
+#include <proton/transfer.hpp>
 #include <proton/transport.hpp>
 #include <proton/work_queue.hpp>
 #include <thread>
@@ -34,6 +37,7 @@ namespace imagefactory::amqp {
 namespace {
 
 constexpr size_t kMaxReplySenders = 256;
+constexpr size_t kMaxUnconfirmed = 10000;
 constexpr int kCreditWindow = 200;
 // The broker sends empty frames at half this interval, so a dead peer is noticed within it.
 constexpr std::chrono::milliseconds kIdleTimeout(20000);
@@ -122,7 +126,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     bool ready() const { return ready_; }
     BrokerType style() const { return style_; }
 
-    Status send(const qmf::Message& message) {
+    Status send(const qmf::Message& message, Delivery delivery) {
         if (!ready_) {
             return Error{ErrorCode::Unavailable,
                          "not connected to broker " + options_.broker.display()};
@@ -148,7 +152,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
             parts = std::move(split.value());
         }
         for (const auto& part : parts) {
-            Status sent = sendOne(part, route, is_reply);
+            Status sent = sendOne(part, route, is_reply, delivery);
             if (!sent.ok()) {
                 return sent;
             }
@@ -156,7 +160,8 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         return okStatus();
     }
 
-    Status sendOne(const qmf::Message& message, const Route& route, bool is_reply) {
+    Status sendOne(const qmf::Message& message, const Route& route, bool is_reply,
+                   Delivery delivery) {
         try {
             proton::message out = toProtonMessage(message);
             // A reply's reply_to was the request's, and it is not the reply's own.
@@ -170,14 +175,55 @@ class BrokerConnection::Impl : public proton::messaging_handler {
             if (relay_) {
                 out.to(route.node);
             }
-            sender.send(out);
+            proton::tracker tracker = sender.send(out);
+            if (delivery == Delivery::UntilAccepted) {
+                if (unconfirmed_.size() >= kMaxUnconfirmed) {
+                    logger()->warn(
+                        "more than {} messages unconfirmed by the broker; dropping the "
+                        "oldest subject={}",
+                        kMaxUnconfirmed, unconfirmed_.front().message.subject);
+                    unconfirmed_.pop_front();
+                }
+                unconfirmed_.push_back({tracker, message});
+            }
             return okStatus();
         } catch (const proton::error& e) {
             return Error{ErrorCode::Internal, std::string("sending failed: ") + e.what()};
         }
     }
 
+    size_t resendUnconfirmed() {
+        std::deque<Unconfirmed> pending;
+        pending.swap(resend_);
+        size_t count = pending.size();
+        for (auto& entry : pending) {
+            if (!ready_) {
+                // Lost again while resending: what is left waits for the next connection.
+                resend_.push_back(std::move(entry));
+                continue;
+            }
+            if (auto sent = send(entry.message, Delivery::UntilAccepted); !sent) {
+                logger()->warn("resending failed: {}", sent.error().message);
+            }
+        }
+        return count;
+    }
+
     // messaging_handler: every callback runs on the connection thread.
+
+    void on_tracker_settle(proton::tracker& tracker) override {
+        for (auto it = unconfirmed_.begin(); it != unconfirmed_.end(); ++it) {
+            if (it->tracker != tracker) {
+                continue;
+            }
+            if (tracker.state() != proton::transfer::ACCEPTED) {
+                logger()->warn("broker did not accept a message subject={} outcome={}",
+                               it->message.subject, static_cast<int>(tracker.state()));
+            }
+            unconfirmed_.erase(it);
+            return;
+        }
+    }
 
     void on_container_start(proton::container& container) override {
         std::vector<std::function<void()>> pending;
@@ -271,6 +317,7 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         reply_session_ = proton::session();
         node_senders_.clear();
         reply_senders_.clear();
+        keepUnconfirmedForResend();
         if (stopping_) {
             stopContainer();
             return;
@@ -372,9 +419,22 @@ class BrokerConnection::Impl : public proton::messaging_handler {
         reply_session_ = proton::session();
         node_senders_.clear();
         reply_senders_.clear();
+        keepUnconfirmedForResend();
         connection_ = proton::connection();
         if (was_ready && handler_.on_lost) {
             guarded("lost handler", [&] { handler_.on_lost("amqp event loop ended"); });
+        }
+    }
+
+    // Messages the broker never settled may have been lost with the connection; they go out
+    // again, in their order, after the next connect (so a few may arrive twice).
+    void keepUnconfirmedForResend() {
+        for (auto& entry : unconfirmed_) {
+            resend_.push_back(std::move(entry));
+        }
+        unconfirmed_.clear();
+        while (resend_.size() > kMaxUnconfirmed) {
+            resend_.pop_front();
         }
     }
 
@@ -589,11 +649,11 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     }
 
     template <typename Function>
-    void guarded(const char* what, Function&& function) {
+    void guarded(const char* handler_name, Function&& function) {
         try {
             function();
         } catch (const std::exception& e) {
-            logger()->error("{} failed: {}", what, e.what());
+            logger()->error("{} failed: {}", handler_name, e.what());
         }
     }
 
@@ -631,6 +691,13 @@ class BrokerConnection::Impl : public proton::messaging_handler {
     proton::session reply_session_;
     std::map<std::string, proton::sender> node_senders_;
     std::map<std::string, proton::sender> reply_senders_;
+
+    struct Unconfirmed {
+        proton::tracker tracker;
+        qmf::Message message;
+    };
+    std::deque<Unconfirmed> unconfirmed_;  // sent UntilAccepted, not yet settled by the broker
+    std::deque<Unconfirmed> resend_;       // unconfirmed when the last connection ended
 };
 
 BrokerConnection::BrokerConnection(Options options, Handler handler)
@@ -658,8 +725,12 @@ BrokerType BrokerConnection::style() const {
     return impl_->style();
 }
 
-Status BrokerConnection::send(const qmf::Message& message) {
-    return impl_->send(message);
+Status BrokerConnection::send(const qmf::Message& message, Delivery delivery) {
+    return impl_->send(message, delivery);
+}
+
+size_t BrokerConnection::resendUnconfirmed() {
+    return impl_->resendUnconfirmed();
 }
 
 }  // namespace imagefactory::amqp

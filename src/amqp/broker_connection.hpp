@@ -64,9 +64,18 @@ class BrokerConnection {
     bool ready() const;
     BrokerType style() const;
 
+    enum class Delivery {
+        AtMostOnce,     // sent once; lost if the connection dies before the broker has it
+        UntilAccepted,  // kept until the broker settles it, and resent after a reconnect
+    };
+
     // Sends a message to message.node with message.subject, or, when node is empty, as a reply
     // to message.reply_to. Fails when not ready or when reply_to cannot be parsed.
-    Status send(const qmf::Message& message);
+    Status send(const qmf::Message& message, Delivery delivery = Delivery::AtMostOnce);
+
+    // Sends again, in order, the UntilAccepted messages that the broker had not settled when
+    // the previous connection ended. Call from on_ready; returns how many were resent.
+    size_t resendUnconfirmed();
 
   private:
     class Impl;

@@ -146,7 +146,7 @@ Result<qmf::Value> decodeOne(decoder& in, int depth) {
         return userError("AMQP value nested deeper than " + std::to_string(kMaxDepth) + " levels");
     }
     if (!in.more()) {
-        return userError("AMQP container holds fewer values than its size");
+        return userError("AMQP container has fewer values than its declared size");
     }
     switch (in.next_type()) {
         case proton::NULL_TYPE:

@@ -7,10 +7,11 @@
 
 namespace imagefactory::amqp {
 
-// RabbitMQ 3.10's AMQP 1.0 plugin (Debian 12) cannot carry an amqp-value body that is a list of
-// two or more elements: its message decoder reads the list as the fields of the amqp-value
-// section, fails, and closes the whole connection with amqp:connection:framing-error. Empty and
-// one-element lists, and lists nested in maps, pass unchanged.
+// RabbitMQ 3.10's AMQP 1.0 plugin (Debian 12, 3.10.8) cannot carry an amqp-value body that is a
+// list of two or more elements. Its message decoder reads the list as the fields of the
+// amqp-value section and fails, and the broker closes the whole connection with
+// amqp:connection:framing-error. Empty and one-element lists, and lists nested in maps, pass
+// unchanged.
 //
 // Splits such a message into messages with one-element list bodies, which QMF allows for the
 // two list-bodied replies an agent sends: a _query_response becomes a multi-part response (the

@@ -112,8 +112,9 @@ Result<AgentInfo> ConsoleSession::findImageFactory() {
         }
     }
     std::string correlation = "locate-" + std::to_string(next_correlation_++);
-    // The predicate stays empty and the answers are filtered here: a predicate is a list of
-    // several elements, a body that RabbitMQ 3.10's AMQP 1.0 plugin cannot carry.
+    // The request carries an empty predicate and this loop filters the responses, because a
+    // predicate is a list of several elements, a body that RabbitMQ 3.10's AMQP 1.0 plugin
+    // cannot carry.
     Status sent = connection_.send(
         qmf::console::agentLocateRequest("", "", connection_.replyTo(), correlation));
     if (!sent.ok()) {
@@ -123,10 +124,10 @@ Result<AgentInfo> ConsoleSession::findImageFactory() {
     while (true) {
         auto left = remaining(deadline);
         if (left.count() == 0) {
-            std::string which = agent_filter_.empty() ? "no Image Factory agent"
-                                                      : "no Image Factory agent " + agent_filter_;
+            std::string missing = agent_filter_.empty() ? "no Image Factory agent"
+                                                        : "no Image Factory agent " + agent_filter_;
             return Error{ErrorCode::NotFound,
-                         which + " answered within " + std::to_string(timeout_.count() / 1000) +
+                         missing + " answered within " + std::to_string(timeout_.count() / 1000) +
                              " s; is `imagefactory --qmf` running on this broker?"};
         }
         auto message = connection_.receive(left);

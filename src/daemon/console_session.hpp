@@ -15,16 +15,16 @@ namespace imagefactory {
 
 // A QMF2 console session for one caller thread: finds agents, queries objects, calls methods
 // and collects events, over a ConsoleConnection. Every request waits at most the session's
-// timeout for its reply; replies are matched by correlation id, and the heartbeats and events
-// that arrive meanwhile are kept for listAgents() and nextEvent().
+// timeout for its reply, which is matched by correlation id. Heartbeats and events that arrive
+// meanwhile are kept for listAgents() and nextEvent().
 class ConsoleSession {
   public:
     ConsoleSession(amqp::ConsoleConnection::Options options, std::chrono::milliseconds timeout);
 
     Status open();
 
-    // Broadcasts an agent-locate request and returns every agent that answered or sent a
-    // heartbeat within wait, sorted by name.
+    // Broadcasts an agent-locate request and returns every agent that sent a locate response
+    // or a heartbeat within wait, sorted by name.
     Result<std::vector<qmf::console::AgentInfo>> listAgents(std::chrono::milliseconds wait);
 
     // Restricts findImageFactory() to the agent with this full name or instance UUID.
@@ -42,8 +42,8 @@ class ConsoleSession {
     Result<qmf::console::DataObject> queryObject(const std::string& agent_name,
                                                  const qmf::ObjectAddress& address);
 
-    // Calls a method. A reply with an _exception is a successful call whose result holds the
-    // remote error.
+    // Calls a method. An _exception reply is a successful call whose result contains the remote
+    // error.
     Result<qmf::console::MethodReply> call(const std::string& agent_name,
                                            const qmf::ObjectAddress& object,
                                            const std::string& method, const qmf::Map& arguments);

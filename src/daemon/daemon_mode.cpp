@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kDefaultPidFile = "/run/imagefactory.pid";
 }
 
-int runDaemon(const Settings& given, spdlog::level::level_enum level) {
+int runDaemon(const Settings& requested, spdlog::level::level_enum level) {
     // Blocked before any thread starts, so every thread inherits the mask and runQmfDaemon
     // takes the signals with sigtimedwait.
     sigset_t signals;
@@ -21,7 +21,7 @@ int runDaemon(const Settings& given, spdlog::level::level_enum level) {
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Settings settings = given;
+    Settings settings = requested;
     bool foreground = settings.foreground.value_or(false);
     // The daemon runs in /, so every path is made absolute first.
     settings.imgdir = std::filesystem::absolute(dataDirOf(settings)).string();

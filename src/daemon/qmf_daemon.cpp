@@ -65,7 +65,7 @@ Status writeFileAtomically(const fs::path& path, const std::string& content, mod
     return okStatus();
 }
 
-// The pid in a pid file, or 0 when the file is missing or holds no number.
+// The pid in a pid file, or 0 when the file is missing or contains no number.
 pid_t readPidFile(const fs::path& path) {
     std::ifstream in(path);
     long pid = 0;

@@ -232,7 +232,7 @@ TEST_F(CodecTest, RejectsGarbageBytesWithoutCrashing) {
         try {
             message.decode(input);
         } catch (const proton::error&) {
-            continue;  // Proton refuses it before our code sees it
+            continue;  // Proton rejects the bytes before our code runs
         }
         auto result = fromProtonMessage(message);
         (void)result;  // any Result is fine; the point is not crashing

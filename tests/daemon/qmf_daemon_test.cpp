@@ -84,7 +84,8 @@ TEST_F(QmfDaemonTest, DaemonizeDetachesAndWritesPidFile) {
     pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-        // Only the daemon returns from daemonize; it records what it sees and ends.
+        // Only the daemon process returns from daemonize. It records its pid, session, directory
+        // and umask, then exits.
         if (!daemonize(pid_file).ok()) {
             _exit(3);
         }

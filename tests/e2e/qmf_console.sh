@@ -1,7 +1,8 @@
 #!/bin/bash
-# The QMF daemon driven by imagefactory-console through RabbitMQ: discovery, instance_states,
-# build_image on the mock target with every event checked, push to a mock provider, import, an
-# unknown method, abort of a running build, and 50 concurrent builds with no event lost.
+# Drives the QMF daemon with imagefactory-console through RabbitMQ. Covered: discovery,
+# instance_states, build_image on the mock target with every event checked, push to a mock
+# provider, import, an unknown method, abort of a running build. Last, 50 concurrent builds
+# must complete with no event lost.
 set -euo pipefail
 . "$(dirname "$0")/lib/qmf_common.bash"
 PORT=${RMQ_PORT:-5672}

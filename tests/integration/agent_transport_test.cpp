@@ -22,7 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::RabbitNode;
 
-// Answers every request with its own body, and queues events for the connection to drain.
+// Replies to every request with the request's body, and queues events for the connection to
+// drain.
 class EchoAgent {
   public:
     std::string name = "redhat.com:imagefactory:test-" + newUuid();
@@ -239,8 +240,8 @@ TEST_F(AgentTransportTest, BadReplyToKeepsReceiversWorking) {
 }
 
 // A private node on its own port, so that stopping it disturbs no other test. Its definitions
-// add a durable queue bound to agent events; the console reads it, so events that the agent
-// sends right after reconnecting are kept even if the console reconnects later.
+// add a durable queue bound to agent indications, which the console reads. Events that the agent
+// sends right after reconnecting are therefore kept even if the console reconnects later.
 class BrokerRestartTest : public ::testing::Test {
   protected:
     void SetUp() override {
