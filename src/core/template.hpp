@@ -69,10 +69,12 @@ struct Tdl {
     std::string description;
     std::string os_name;
     std::string os_version;
-    std::string os_arch;           // i386, x86_64 or aarch64
-    std::string install_type;      // url or iso
-    std::string install_location;  // the url or iso element's text
-    std::string rootpw;            // empty when absent (the root login stays locked)
+    std::string os_arch;                // i386, x86_64 or aarch64
+    std::string install_type;           // url or iso
+    std::string install_location;       // the url or iso element's text
+    std::string install_checksum_type;  // md5sum, sha1sum, sha256sum, or empty when absent
+    std::string install_checksum;       // that element's text: the URL of a checksum file
+    std::string rootpw;  // empty when absent (the root login stays locked); whitespace trimmed
     std::string os_key;
     std::string kernelparam;
     std::optional<uint64_t> disk_size_bytes;  // a bare number in <disk><size> means GB
@@ -86,7 +88,11 @@ struct Tdl {
 // kMaxTemplateDepth, and has <template> as its root. This is all the mock target asks for.
 Status checkTemplateXml(std::string_view xml);
 
-// Parses and validates xml by Oz's TDL rules. Every error names the element and the value.
+// Parses and validates xml by Oz's TDL rules. Every error is UserInput and names the element
+// and the offending value, except that a root password or client key is never repeated.
+// Unknown elements are ignored, as Oz does. Repositories and files are keyed by name and a
+// later entry replaces an earlier one in place; commands likewise. Scalar texts are trimmed of
+// surrounding whitespace; file and command contents are kept as written (then decoded).
 Result<Tdl> parseTdl(std::string_view xml);
 
 // The text of /template/name, or empty when absent or when xml does not parse.

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace imagefactory {
+
+struct XmlDocFree {
+    void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
+};
+using XmlDocPtr = std::unique_ptr<xmlDoc, XmlDocFree>;
+
+// Parses xml as a template document with the limits of checkTemplateXml: at most
+// kMaxTemplateBytes, valid UTF-8 whatever the XML declaration says, no DOCTYPE, no nesting
+// past kMaxTemplateDepth, root element <template>. The parser never touches the network or
+// the file system and substitutes no entities. Safe to call from any thread at once.
+Result<XmlDocPtr> readTemplateDocument(std::string_view xml);
+
+// The text content of node (all descendant text), as libxml2 returns it.
+std::string xmlText(const xmlNode* node);
+
+// An attribute's value, and whether the attribute was written at all.
+struct XmlAttribute {
+    bool present = false;
+    std::string value;
+};
+// The attribute called name on node, without namespace.
+XmlAttribute xmlAttribute(const xmlNode* node, const char* name);
+
+// True when node is an element called name (no namespace handling: TDL has none).
+bool isElement(const xmlNode* node, const char* name);
+
+}  // namespace imagefactory
