@@ -285,10 +285,15 @@ Result<ProcessResult> ProcessRunner::run(const ProcessSpec& spec) const {
 
     ProcessResult result;
     std::array<LineSplitter, 2> splitters;
+    bool stop_requested = false;
     auto emit_for = [&](OutputStream stream) {
         return [&, stream](std::string_view line) {
             if (spec.on_line) {
                 spec.on_line(stream, line);
+            }
+            if (!stop_requested && spec.stop_when && spec.stop_when(line)) {
+                stop_requested = true;
+                state->signalGroup(SIGTERM);
             }
             if (spec.log_output && logger_) {
                 logger_->info("{}: {}", program, line);
@@ -313,7 +318,7 @@ Result<ProcessResult> ProcessRunner::run(const ProcessSpec& spec) const {
             timed_out = true;
             state->signalGroup(SIGTERM);
         }
-        if ((timed_out || state->cancelled) && !kill_at) {
+        if ((timed_out || stop_requested || state->cancelled) && !kill_at) {
             kill_at = now + kKillGrace;
         }
         if (kill_at && now >= *kill_at) {
@@ -408,7 +413,8 @@ Result<ProcessResult> ProcessRunner::run(const ProcessSpec& spec) const {
     if (state->cancelled) {
         return Error{ErrorCode::Aborted, program + " was stopped because the job was aborted"};
     }
-    if (timed_out) {
+    result.stopped = stop_requested;
+    if (timed_out && !stop_requested) {
         return toolFailure(program + " timed out after " +
                            std::to_string(spec.timeout.count() / 1000) + " s and was killed");
     }

@@ -34,6 +34,10 @@ struct ProcessSpec {
     std::string stdin_data;
     // Called on the caller's thread for every complete output line (without the newline).
     std::function<void(OutputStream stream, std::string_view line)> on_line;
+    // Checked on every output line; when it returns true the process group is stopped as on a
+    // cancel, and run() returns the result with stopped set (for tools such as a VM that never
+    // exit on their own).
+    std::function<bool(std::string_view line)> stop_when;
     // Output lines also go to the logger at debug level (stderr lines at info) when set.
     bool log_output = true;
 };
@@ -44,6 +48,7 @@ struct ProcessResult {
     std::string stdout_text;  // the last kMaxCapturedBytes of stdout
     std::string stderr_text;  // the last kMaxCapturedBytes of stderr
     std::chrono::milliseconds duration{0};
+    bool stopped = false;  // stop_when matched and the process was killed for it
 
     bool succeeded() const { return exit_code == 0; }
 };

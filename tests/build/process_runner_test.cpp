@@ -159,6 +159,11 @@ TEST_F(ProcessRunnerTest, CancelKillsWholeGroupWithinSecond) {
     std::filesystem::remove(pid_file);
     ASSERT_GT(child, 0);
     ASSERT_GT(leader, 0);
+    // A killed process closes its files before it finishes exiting, so the group may take a
+    // moment to disappear after run() has returned.
+    for (int i = 0; i < 20 && liveMembers(leader) > 0; ++i) {
+        std::this_thread::sleep_for(50ms);
+    }
     EXPECT_FALSE(processExists(child));
     EXPECT_FALSE(processExists(leader));
     EXPECT_EQ(liveMembers(leader), 0);
