@@ -23,8 +23,10 @@ struct BootReport {
     double seconds = 0;       // power-on to the marker
 };
 
-// The serial-console line that shows the guest reached systemd's multi-user target.
-inline constexpr std::string_view kMultiUserMarker = "Reached target multi-user.target";
+// The console line every image prints once systemd has reached multi-user.target (a oneshot
+// unit ordered after the target writes it through journald; systemd's own status lines stop
+// once a getty runs on the serial console).
+inline constexpr std::string_view kMultiUserMarker = "imagefactory-boot: reached multi-user.target";
 
 // Boots a disk in QEMU with no network and watches the serial console for kMultiUserMarker.
 // KVM is used only when a short real boot under it reaches the kernel: on some hosts /dev/kvm

@@ -31,6 +31,18 @@ constexpr std::string_view kSshKeygenUnit =
 
 constexpr std::string_view kSshKeygenUnitName = "imagefactory-ssh-keygen.service";
 
+// systemd stops printing unit status on the console once a getty runs there, so the "Reached
+// target multi-user.target" line never reaches a serial console with a login prompt. This unit
+// runs after the target and prints a marker through journald, which a boot check can watch.
+constexpr std::string_view kBootMarkerUnit =
+    "[Unit]\nDescription=Report the multi-user target on the console\n"
+    "After=multi-user.target\n\n"
+    "[Service]\nType=oneshot\nExecStart=/bin/echo imagefactory-boot: reached multi-user.target\n"
+    "StandardOutput=journal+console\n\n"
+    "[Install]\nWantedBy=multi-user.target\n";
+
+constexpr std::string_view kBootMarkerUnitName = "imagefactory-boot-marker.service";
+
 // Keeps services from starting inside the build chroot while template commands install
 // packages; removed before the image is assembled.
 constexpr std::string_view kPolicyRcD = "#!/bin/sh\nexit 101\n";
@@ -252,6 +264,7 @@ Status DebianImageBuilder::runMmdebstrap(const BaseImageRecipe& recipe, const fs
     int events = 0;
     int phase_floor = 0;
     ProcessSpec spec{.argv = argv};
+    spec.log_name = "mmdebstrap";
     spec.env["LC_ALL"] = "C.UTF-8";
     spec.timeout = std::chrono::hours(1);
     spec.on_line = [&](OutputStream, std::string_view line) {
@@ -296,6 +309,7 @@ Status DebianImageBuilder::runInGuest(const fs::path& rootfs, std::vector<std::s
                                      rootfs.string()};
     argv.insert(argv.end(), command.begin(), command.end());
     ProcessSpec spec{.argv = argv};
+    spec.log_name = "chroot " + command.front();
     spec.env = {{"LC_ALL", "C.UTF-8"},
                 {"DEBIAN_FRONTEND", "noninteractive"},
                 {"HOME", "/root"},
@@ -445,6 +459,17 @@ Status DebianImageBuilder::applyHygiene(const fs::path& rootfs, const BaseImageI
             !s) {
             return s;
         }
+    }
+
+    std::string marker_path = "/etc/systemd/system/" + std::string(kBootMarkerUnitName);
+    if (Status s = files.writeFile(marker_path, kBootMarkerUnit); !s) {
+        return s;
+    }
+    if (Status s = files.makeSymlink(
+            "/etc/systemd/system/multi-user.target.wants/" + std::string(kBootMarkerUnitName),
+            marker_path);
+        !s) {
+        return s;
     }
 
     std::string fstab = "UUID=" + info.root_fs_uuid +

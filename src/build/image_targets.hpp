@@ -19,7 +19,9 @@ struct ImageTargetOptions {
     uint64_t default_disk_bytes = 2ull << 30;
     // Boot every image in QEMU unless the request's parameters say {"boot_check": false}.
     bool boot_check = false;
-    std::chrono::seconds boot_timeout{300};
+    // Per boot. Under TCG on a busy 2-core host a first boot (with SSH host key generation) took
+    // about four minutes to reach the marker.
+    std::chrono::seconds boot_timeout{600};
 };
 
 // Registers the Debian image targets: openstack-kvm, rhevm and libvirt (qcow2), ec2 (raw),

@@ -194,7 +194,7 @@ Result<ProcessResult> ProcessRunner::run(const ProcessSpec& spec) const {
     if (spec.argv.empty() || spec.argv[0].empty()) {
         return userError("no program given to run");
     }
-    const std::string& program = spec.argv[0];
+    const std::string& program = spec.log_name.empty() ? spec.argv[0] : spec.log_name;
     if (token_ != nullptr && token_->cancelled()) {
         return Error{ErrorCode::Aborted, "aborted before running " + program};
     }
@@ -427,7 +427,8 @@ Result<ProcessResult> ProcessRunner::runChecked(const ProcessSpec& spec) const {
         return result;
     }
     if (!result->succeeded()) {
-        std::string message = spec.argv[0] + " failed (" + describeStatus(*result) + ")";
+        std::string name = spec.log_name.empty() ? spec.argv[0] : spec.log_name;
+        std::string message = name + " failed (" + describeStatus(*result) + ")";
         std::string tail = lastLines(result->stderr_text, 5);
         if (tail.empty()) {
             tail = lastLines(result->stdout_text, 5);

@@ -38,6 +38,8 @@ struct ProcessSpec {
     // cancel, and run() returns the result with stopped set (for tools such as a VM that never
     // exit on their own).
     std::function<bool(std::string_view line)> stop_when;
+    // The name log lines carry; empty means argv[0]. Wrappers such as unshare set the tool's name.
+    std::string log_name;
     // Output lines also go to the logger at debug level (stderr lines at info) when set.
     bool log_output = true;
 };

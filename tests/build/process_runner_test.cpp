@@ -169,6 +169,16 @@ TEST_F(ProcessRunnerTest, CancelKillsWholeGroupWithinSecond) {
     EXPECT_EQ(liveMembers(leader), 0);
 }
 
+TEST_F(ProcessRunnerTest, StopWhenEndsProcessOnMatchingLine) {
+    ProcessSpec spec{.argv = {"sh", "-c", "echo booting; echo READY; sleep 30"}};
+    spec.stop_when = [](std::string_view line) { return line == "READY"; };
+    auto started = std::chrono::steady_clock::now();
+    auto result = runner_.run(spec);
+    ASSERT_TRUE(result.ok());
+    EXPECT_TRUE(result->stopped);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
 TEST_F(ProcessRunnerTest, AlreadyCancelledTokenRunsNothing) {
     token_.cancel();
     auto result = runner_.run({.argv = {"true"}});
