@@ -1,5 +1,5 @@
 // Prints how long the Debian image pipeline takes and how large its outputs are:
-//   - a template build with a cold .deb cache (downloads) and with a warm one,
+//   - a template build with a warm .deb cache, or a cold one (downloads) with --cold,
 //   - the same package set run through the bare tools (mmdebstrap, then disk assembly),
 //   - a second target that reuses the cached base image,
 //   - the size of every target format.
@@ -79,8 +79,9 @@ Timed buildTarget(TargetRegistry& registry, const fs::path& data, const std::str
     return timed;
 }
 
-// The same work with the tools alone, as a person would run them: mmdebstrap with the same
-// packages and .deb cache, then the fixed-offset disk steps (sfdisk, mke2fs -d) and qemu-img.
+// The core of the same work with the tools alone, as a person would run them: mmdebstrap with
+// the same packages and .deb cache, mke2fs -d at the root partition's offset, and qemu-img.
+// It skips what the factory adds (template files and commands, hygiene, ESP, GRUB, checks).
 double bareTools(const fs::path& data, const Tdl& tdl) {
     fs::path work = data / "bench-bare";
     fs::remove_all(work);

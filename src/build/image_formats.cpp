@@ -71,7 +71,9 @@ std::string archiveError(archive* a, const std::string& what) {
     return what + ": " + (text != nullptr ? text : "unknown libarchive error");
 }
 
-Status writeMember(archive* a, const std::string& name, const fs::path& path) {
+Status writeMember(archive* a, const std::string& name, const fs::path& path,
+                   const ProcessRunner* runner, const ConversionProgress& progress, uint64_t& done,
+                   uint64_t total) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return internalError("cannot open " + path.string() + ": " + std::strerror(errno));
@@ -95,12 +97,26 @@ Status writeMember(archive* a, const std::string& name, const fs::path& path) {
         if (got > 0 && archive_write_data(a, buffer.data(), static_cast<size_t>(got)) < 0) {
             return internalError(archiveError(a, "cannot write " + name + " into the tar"));
         }
+        if (runner != nullptr && runner->cancelled()) {
+            return Error{ErrorCode::Aborted, "writing " + name + " stopped: the job was aborted"};
+        }
+        done += static_cast<uint64_t>(got);
+        if (progress && total > 0) {
+            progress(static_cast<double>(done) / static_cast<double>(total));
+        }
     }
     return okStatus();
 }
 
 Status writeTar(const fs::path& output,
-                const std::vector<std::pair<std::string, fs::path>>& members, bool gnu_gzip) {
+                const std::vector<std::pair<std::string, fs::path>>& members, bool gnu_gzip,
+                const ProcessRunner* runner, const ConversionProgress& progress) {
+    uint64_t total = 0;
+    uint64_t done = 0;
+    for (const auto& member : members) {
+        std::error_code ec;
+        total += fs::file_size(member.second, ec);
+    }
     ArchivePtr a(archive_write_new(), archive_write_free);
     if (gnu_gzip) {
         archive_write_set_format_gnutar(a.get());
@@ -112,7 +128,7 @@ Status writeTar(const fs::path& output,
         return internalError(archiveError(a.get(), "cannot create " + output.string()));
     }
     for (const auto& [name, path] : members) {
-        if (Status s = writeMember(a.get(), name, path); !s) {
+        if (Status s = writeMember(a.get(), name, path, runner, progress, done, total); !s) {
             return s;
         }
     }
@@ -163,9 +179,29 @@ std::string formatSpecific(const nlohmann::json& info, const std::string& key) {
     return data.contains(key) && data[key].is_string() ? data[key].get<std::string>() : "";
 }
 
-Status runQemuImg(const ProcessRunner& runner, std::vector<std::string> argv) {
+// qemu-img convert -p prints "    (12.34/100%)" and a carriage return as it goes.
+Status runQemuImg(const ProcessRunner& runner, std::vector<std::string> argv,
+                  const ConversionProgress& progress = {}) {
+    if (progress && argv.size() > 2 && argv[1] == "convert") {
+        argv.insert(argv.begin() + 2, "-p");
+    }
     ProcessSpec spec{.argv = std::move(argv)};
     spec.timeout = std::chrono::minutes(30);
+    spec.log_output = !progress;
+    spec.on_line = [&progress](OutputStream, std::string_view line) {
+        size_t open = line.find('(');
+        size_t slash = line.find("/100%)");
+        if (!progress || open == std::string_view::npos || slash == std::string_view::npos ||
+            slash <= open) {
+            return;
+        }
+        std::string number(line.substr(open + 1, slash - open - 1));
+        char* end = nullptr;
+        double percent = std::strtod(number.c_str(), &end);
+        if (end != number.c_str()) {
+            progress(percent / 100.0);
+        }
+    };
     Result<ProcessResult> result = runner.runChecked(spec);
     return result ? okStatus() : Status(result.error());
 }
@@ -216,35 +252,44 @@ std::string qemuFormatName(ImageFormat format) {
 }
 
 Status convertImage(const ProcessRunner& runner, const fs::path& raw, ImageFormat format,
-                    const fs::path& output, const std::string& image_name) {
+                    const fs::path& output, const std::string& image_name,
+                    const ConversionProgress& progress) {
     switch (format) {
         case ImageFormat::Qcow2:
             // -m 8 -W lets qemu-img compress clusters in parallel and out of order.
             return runQemuImg(
-                runner, {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", "-o",
-                         "compression_type=zlib", "-m", "8", "-W", raw.string(), output.string()});
+                runner,
+                {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", "-o",
+                 "compression_type=zlib", "-m", "8", "-W", raw.string(), output.string()},
+                progress);
         case ImageFormat::Raw:
-            return runQemuImg(runner, {"qemu-img", "convert", "-f", "raw", "-O", "raw",
-                                       raw.string(), output.string()});
+            return runQemuImg(
+                runner,
+                {"qemu-img", "convert", "-f", "raw", "-O", "raw", raw.string(), output.string()},
+                progress);
         case ImageFormat::VhdFixed:
             return runQemuImg(runner,
                               {"qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o",
-                               "subformat=fixed,force_size=on", raw.string(), output.string()});
+                               "subformat=fixed,force_size=on", raw.string(), output.string()},
+                              progress);
         case ImageFormat::Vhdx:
-            return runQemuImg(runner, {"qemu-img", "convert", "-f", "raw", "-O", "vhdx", "-o",
-                                       "subformat=dynamic", raw.string(), output.string()});
+            return runQemuImg(runner,
+                              {"qemu-img", "convert", "-f", "raw", "-O", "vhdx", "-o",
+                               "subformat=dynamic", raw.string(), output.string()},
+                              progress);
         case ImageFormat::GceTarball:
-            return writeGceTarball(output, raw);
+            return writeGceTarball(output, raw, &runner, progress);
         case ImageFormat::Ova: {
             std::string name = ovfNameOf(image_name);
             fs::path folder = output.parent_path() / "ova-parts";
             std::error_code ec;
             fs::create_directories(folder, ec);
             fs::path vmdk = folder / (name + "-disk1.vmdk");
-            if (Status s =
-                    runQemuImg(runner, {"qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
-                                        "subformat=streamOptimized,adapter_type=lsilogic",
-                                        raw.string(), vmdk.string()});
+            if (Status s = runQemuImg(runner,
+                                      {"qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+                                       "subformat=streamOptimized,adapter_type=lsilogic",
+                                       raw.string(), vmdk.string()},
+                                      progress);
                 !s) {
                 return s;
             }
@@ -274,9 +319,11 @@ Status convertImage(const ProcessRunner& runner, const fs::path& raw, ImageForma
                 out << ovaManifest({{ovf.filename().string(), sha256Hex(ovf_text)},
                                     {vmdk.filename().string(), *vmdk_digest}});
             }
-            return writeUstarTar(output, {{ovf.filename().string(), ovf},
-                                          {manifest.filename().string(), manifest},
-                                          {vmdk.filename().string(), vmdk}});
+            return writeUstarTar(output,
+                                 {{ovf.filename().string(), ovf},
+                                  {manifest.filename().string(), manifest},
+                                  {vmdk.filename().string(), vmdk}},
+                                 &runner);
         }
     }
     return internalError("unknown image format");
@@ -443,12 +490,14 @@ std::string ovaManifest(const std::vector<std::pair<std::string, std::string>>& 
 }
 
 Status writeUstarTar(const fs::path& output,
-                     const std::vector<std::pair<std::string, fs::path>>& members) {
-    return writeTar(output, members, false);
+                     const std::vector<std::pair<std::string, fs::path>>& members,
+                     const ProcessRunner* runner, const ConversionProgress& progress) {
+    return writeTar(output, members, false, runner, progress);
 }
 
-Status writeGceTarball(const fs::path& output, const fs::path& raw) {
-    return writeTar(output, {{"disk.raw", raw}}, true);
+Status writeGceTarball(const fs::path& output, const fs::path& raw, const ProcessRunner* runner,
+                       const ConversionProgress& progress) {
+    return writeTar(output, {{"disk.raw", raw}}, true, runner, progress);
 }
 
 Result<std::vector<TarMember>> readTar(const fs::path& file, std::string* format_name,

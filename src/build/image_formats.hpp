@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,10 +29,14 @@ std::string imageFileName(ImageFormat format);
 // QEMU's driver name for a disk format (raw, qcow2, vpc, vhdx); empty for archives.
 std::string qemuFormatName(ImageFormat format);
 
-// Converts a raw disk into format at output. Every tool runs through runner.
+// Receives the fraction (0 to 1) of a conversion done so far.
+using ConversionProgress = std::function<void(double fraction)>;
+
+// Converts a raw disk into format at output. Every tool runs through runner, and in-process
+// archive writing stops with an Aborted error when the runner's token is cancelled.
 Status convertImage(const ProcessRunner& runner, const std::filesystem::path& raw,
                     ImageFormat format, const std::filesystem::path& output,
-                    const std::string& image_name);
+                    const std::string& image_name, const ConversionProgress& progress = {});
 
 // Checks output against the rules of format; a failure is a ToolFailure naming the broken rule.
 // raw_bytes is the virtual size of the source disk.
@@ -71,12 +76,17 @@ std::string ovfDescriptor(const OvfDisk& disk);
 // A manifest line per file: "SHA256(name)= hex".
 std::string ovaManifest(const std::vector<std::pair<std::string, std::string>>& name_digests);
 
-// Writes members (name, path) in order into a ustar tar at output.
+// Writes members (name, path) in order into a ustar tar at output. runner, when given, is
+// asked between blocks whether the job was cancelled.
 Status writeUstarTar(const std::filesystem::path& output,
-                     const std::vector<std::pair<std::string, std::filesystem::path>>& members);
+                     const std::vector<std::pair<std::string, std::filesystem::path>>& members,
+                     const ProcessRunner* runner = nullptr,
+                     const ConversionProgress& progress = {});
 
 // Writes raw into a gzip-compressed GNU tar at output as its only member, "disk.raw".
-Status writeGceTarball(const std::filesystem::path& output, const std::filesystem::path& raw);
+Status writeGceTarball(const std::filesystem::path& output, const std::filesystem::path& raw,
+                       const ProcessRunner* runner = nullptr,
+                       const ConversionProgress& progress = {});
 
 // A member of a tar as read back: name, size and SHA-256.
 struct TarMember {

@@ -185,7 +185,12 @@ Result<BuildOutput> DebianImageTarget::build(const BuildRequest& request, JobCon
     std::error_code ec;
     fs::create_directories(output_dir, ec);
     fs::path output = output_dir / imageFileName(format_);
-    if (Status s = convertImage(runner, base->disk, format_, output, tdl->name); !s) {
+    auto conversion_progress = [&context](double fraction) {
+        context.setPercent(kBaseDone + static_cast<int>(fraction * (kConverted - kBaseDone)));
+    };
+    if (Status s =
+            convertImage(runner, base->disk, format_, output, tdl->name, conversion_progress);
+        !s) {
         return s.error();
     }
     context.setPercent(kConverted);

@@ -75,6 +75,10 @@ class ProcessRunner {
     // status and the last lines of its stderr.
     Result<ProcessResult> runChecked(const ProcessSpec& spec) const;
 
+    // True once the token given at construction is cancelled; in-process work (such as
+    // writing a tar) checks it between blocks.
+    bool cancelled() const { return token_ != nullptr && token_->cancelled(); }
+
   private:
     std::shared_ptr<spdlog::logger> logger_;
     CancelToken* token_;

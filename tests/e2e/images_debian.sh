@@ -27,7 +27,7 @@ if "$IF_BIN/imagefactory" --help 2>&1 | grep -q -- '--template' &&
         fi
         echo "target=$target seconds=$(($(date +%s) - start))"
     done
-    # Every format carries its own signature; qemu-img must recognise the disk formats.
+    # qemu-img must find every qcow2 consistent.
     mapfile -t qcows < <(find "$imgdir" -name '*.qcow2')
     [ "${#qcows[@]}" -gt 0 ] || { echo "FAIL: no qcow2 produced"; status=1; }
     for file in "${qcows[@]}"; do
