@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "build/disk_assembler.hpp"
 #include "build/rootfs_files.hpp"
@@ -457,6 +458,26 @@ Status DebianImageBuilder::applyHygiene(const fs::path& rootfs, const BaseImageI
                 "/etc/systemd/system/ssh.service.wants/" + std::string(kSshKeygenUnitName),
                 unit_path);
             !s) {
+            return s;
+        }
+    }
+
+    // Repositories the template marks persisted=false serve the build only.
+    Result<std::string> sources = files.readFile("/etc/apt/sources.list");
+    if (sources) {
+        std::string kept;
+        std::istringstream lines(*sources);
+        for (std::string line; std::getline(lines, line);) {
+            bool drop = false;
+            for (const TdlRepository& repository : recipe.tdl.repositories) {
+                Result<std::string> source = aptSourceLine(repository, recipe.release);
+                drop = drop || (!repository.persisted && source && *source == line);
+            }
+            if (!drop) {
+                kept += line + "\n";
+            }
+        }
+        if (Status s = files.writeFile("/etc/apt/sources.list", kept); !s) {
             return s;
         }
     }
