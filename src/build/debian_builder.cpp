@@ -348,9 +348,7 @@ Status DebianImageBuilder::setRootPassword(const fs::path& rootfs, const std::st
     return files.writeFile("/etc/shadow", *updated, 0640);
 }
 
-Status DebianImageBuilder::applyTemplate(const BaseImageRecipe& recipe, const fs::path& rootfs,
-                                         const fs::path& work) {
-    (void)work;
+Status DebianImageBuilder::applyTemplate(const BaseImageRecipe& recipe, const fs::path& rootfs) {
     RootfsFiles files(rootfs);
     for (const TdlFile& file : recipe.tdl.files) {
         logger_->info("writing template file {} ({} bytes)", file.name, file.content.size());
@@ -520,7 +518,7 @@ Result<BaseImageInfo> DebianImageBuilder::build(const BaseImageRecipe& recipe, c
     if (Status s = runMmdebstrap(recipe, rootfs, work, deb_cache / recipe.release.codename); !s) {
         return s.error();
     }
-    if (Status s = applyTemplate(recipe, rootfs, work); !s) {
+    if (Status s = applyTemplate(recipe, rootfs); !s) {
         return s.error();
     }
 

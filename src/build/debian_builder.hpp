@@ -64,8 +64,7 @@ class DebianImageBuilder {
   private:
     Status runMmdebstrap(const BaseImageRecipe& recipe, const std::filesystem::path& rootfs,
                          const std::filesystem::path& work, const std::filesystem::path& cache);
-    Status applyTemplate(const BaseImageRecipe& recipe, const std::filesystem::path& rootfs,
-                         const std::filesystem::path& work);
+    Status applyTemplate(const BaseImageRecipe& recipe, const std::filesystem::path& rootfs);
     Status runInGuest(const std::filesystem::path& rootfs, std::vector<std::string> command,
                       const std::string& label);
     Status applyHygiene(const std::filesystem::path& rootfs, const BaseImageInfo& info,

@@ -202,6 +202,7 @@ Result<BuildOutput> DebianImageTarget::build(const BuildRequest& request, JobCon
 
     nlohmann::json parameters = nlohmann::json::object();
     parameters["base_image"] = *key;
+    parameters["base_image_reused"] = base->reused;
     parameters["format"] = imageFileName(format_);
     parameters["virtual_size"] = base->info.layout.disk_bytes;
     if (*boot_check) {
@@ -217,8 +218,8 @@ Result<BuildOutput> DebianImageTarget::build(const BuildRequest& request, JobCon
             }
             parameters[std::string("boot_") + firmwareName(firmware)] = {
                 {"accelerator", report->accelerator}, {"seconds", report->seconds}};
+            context.setPercent(firmware == Firmware::Uefi ? 95 : 99);
         }
-        context.setPercent(99);
     }
     if (libvirt_xml_) {
         parameters["libvirt_xml"] =

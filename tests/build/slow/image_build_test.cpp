@@ -126,6 +126,7 @@ TEST_F(ImageBuildTest, BuildsEveryFormatAndBoots) {
         EXPECT_TRUE(verifyImage(runner, output->file, c.format, 2ull << 30).ok());
         auto parameters = nlohmann::json::parse(output->parameters);
         EXPECT_EQ(parameters.value("virtual_size", uint64_t{0}), 2ull << 30);
+        EXPECT_EQ(parameters.value("base_image_reused", true), i != 0);
         if (i == 0) {
             EXPECT_TRUE(parameters.contains("boot_uefi"));
             EXPECT_TRUE(parameters.contains("boot_bios"));
