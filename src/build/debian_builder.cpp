@@ -53,12 +53,14 @@ Result<std::string> hookQuote(const fs::path& path) {
     std::string text = path.string();
     if (text.find('\'') != std::string::npos || text.find('\n') != std::string::npos) {
         return userError("path " + text +
-                         " holds a quote or newline, which mmdebstrap hooks reject");
+                         " contains a single quote or newline, which cannot be passed to an "
+                         "mmdebstrap hook; choose a data folder without them");
     }
     return "'" + text + "'";
 }
 
-std::string fatVolumeLabel(const std::string& volume_id) {
+// The FAT volume id as fstab and blkid spell it: "ABCD-1234".
+std::string fatVolumeUuid(const std::string& volume_id) {
     std::string upper;
     for (char c : volume_id) {
         upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -494,7 +496,7 @@ Status DebianImageBuilder::applyHygiene(const fs::path& rootfs, const BaseImageI
     std::string fstab = "UUID=" + info.root_fs_uuid +
                         " / ext4 defaults,discard,errors=remount-ro 0 1\n"
                         "UUID=" +
-                        fatVolumeLabel(info.esp_volume_id) +
+                        fatVolumeUuid(info.esp_volume_id) +
                         " /boot/efi vfat umask=0077,nofail 0 2\n";
     if (Status s = files.writeFile("/etc/fstab", fstab); !s) {
         return s;
