@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: image_bench DATA_DIR [TEMPLATE] [--cold]\n");
         return 2;
     }
+    // Figures appear as they are measured, also when stdout is a file.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     fs::path data = fs::absolute(argv[1]);
     std::string template_path = "examples/debian12-minimal.tdl";
     bool cold = false;
