@@ -1,5 +1,6 @@
 #include "daemon/runtime.hpp"
 
+#include "build/image_targets.hpp"
 #include "build/mock_target.hpp"
 #include "core/logging.hpp"
 
@@ -32,6 +33,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
     }
 
     runtime->targets_.add(std::make_shared<MockTarget>());
+    ImageTargetOptions image_options;
+    image_options.data_dir = runtime->store_->dataDir();
+    image_options.boot_check = settings.boot_check.value_or(false);
+    registerImageTargets(runtime->targets_, image_options);
     runtime->providers_.add(std::make_shared<MockProviderDriver>(data_dir / "mock_providers"));
 
     FactoryOptions options;
@@ -39,6 +44,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
         static_cast<int>(settings.max_concurrent_local_sessions.value_or(2));
     options.max_concurrent_pushes =
         static_cast<int>(settings.max_concurrent_push_sessions.value_or(2));
+    options.job_timeout_seconds = settings.timeout.value_or(0);
     runtime->factory_ = std::make_unique<Factory>(*runtime->store_, runtime->targets_,
                                                   runtime->providers_, options);
     return runtime;

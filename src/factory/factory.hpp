@@ -25,6 +25,7 @@ struct FactoryOptions {
     int max_concurrent_local_builds = 2;
     int max_concurrent_pushes = 2;
     long template_fetch_timeout_seconds = 30;
+    long job_timeout_seconds = 0;  // 0: no limit
 };
 
 struct ImportResult {

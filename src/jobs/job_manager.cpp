@@ -1,5 +1,6 @@
 #include "jobs/job_manager.hpp"
 
+#include <atomic>
 #include <thread>
 
 #include "core/logging.hpp"
@@ -20,7 +21,44 @@ struct JobManager::Job {
     CancelToken cancel;
     bool started = false;
     bool ended = false;  // terminal and every observer told: what waitFor() waits for
+    std::atomic<bool> timed_out{false};
 };
+
+namespace {
+
+// Cancels a job's token when its time is up, unless disarmed first.
+class Deadline {
+public:
+    Deadline(std::chrono::seconds limit, std::function<void()> on_expiry) {
+        if (limit.count() <= 0) {
+            return;
+        }
+        thread_ = std::thread([this, limit, on_expiry = std::move(on_expiry)] {
+            std::unique_lock lock(mutex_);
+            if (!disarmed_.wait_for(lock, limit, [this] { return done_; })) {
+                on_expiry();
+            }
+        });
+    }
+    ~Deadline() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        disarmed_.notify_all();
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable disarmed_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
 
 // The JobContext a job's work sees.
 class JobRunContext : public JobContext {
@@ -49,6 +87,7 @@ class JobRunContext : public JobContext {
 
 JobManager::JobManager(ImageStore& store, JobManagerOptions options)
     : store_(store),
+      options_(options),
       build_slots_(std::make_unique<SlotPool>(options.max_concurrent_builds)),
       push_slots_(std::make_unique<SlotPool>(options.max_concurrent_pushes)) {}
 
@@ -227,6 +266,10 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
         outcome = Error{ErrorCode::Aborted, "aborted while waiting for a free slot"};
     } else {
         changeStatus(*job, JobEvent::Start);
+        Deadline deadline(options_.job_timeout, [job] {
+            job->timed_out = true;
+            job->cancel.cancel();
+        });
         std::error_code ec;
         std::filesystem::create_directories(work_dir, ec);
         if (ec) {
@@ -258,8 +301,15 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
         changeStatus(*job, JobEvent::Recorded);
     } else {
         bool aborted = outcome.error().code == ErrorCode::Aborted || job->cancel.cancelled();
-        reportFailure(*job, aborted ? kAbortedType : failure_type, outcome.error().message);
-        changeStatus(*job, aborted ? JobEvent::Abort : JobEvent::Fail);
+        if (job->timed_out) {
+            reportFailure(*job, "Timeout",
+                          "stopped after the time limit of " +
+                              std::to_string(options_.job_timeout.count()) + " s");
+            changeStatus(*job, JobEvent::Fail);
+        } else {
+            reportFailure(*job, aborted ? kAbortedType : failure_type, outcome.error().message);
+            changeStatus(*job, aborted ? JobEvent::Abort : JobEvent::Fail);
+        }
     }
     if (has_slot) {
         slots.release();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -31,6 +32,9 @@ struct JobWork {
 struct JobManagerOptions {
     int max_concurrent_builds = 2;
     int max_concurrent_pushes = 2;
+    // How long a job may run once it holds a slot; 0 means no limit. A job past it is stopped
+    // like an aborted one and fails with type "Timeout".
+    std::chrono::seconds job_timeout{0};
 };
 
 // Runs jobs, one thread each, with a limit on concurrent builds and pushes. Every status change
@@ -80,6 +84,7 @@ class JobManager {
     std::vector<std::shared_ptr<JobObserver>> observers() const;
 
     ImageStore& store_;
+    JobManagerOptions options_;
     std::unique_ptr<SlotPool> build_slots_;
     std::unique_ptr<SlotPool> push_slots_;
 

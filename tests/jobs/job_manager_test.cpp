@@ -253,6 +253,20 @@ TEST_F(JobManagerTest, WaitingJobIsPendingAndCanBeAborted) {
     EXPECT_EQ(manager().snapshot(first)->status, JobStatus::Failed);
 }
 
+TEST_F(JobManagerTest, TimeoutStopsLongJob) {
+    manager_ = std::make_unique<JobManager>(*store_, JobManagerOptions{2, 2, 1s});
+    manager_->addObserver(observer_);
+    std::string id = addJob([](JobContext& context) {
+        sleepUnlessCancelled(context.cancelToken(), 60s);
+        return okStatus();
+    });
+    manager().start(id);
+    auto final_view = manager().waitFor(id);
+    EXPECT_EQ(final_view->status, JobStatus::Failed);
+    EXPECT_EQ(final_view->failure_type, "Timeout");
+    EXPECT_NE(final_view->failure_info.find("1 s"), std::string::npos);
+}
+
 TEST_F(JobManagerTest, ExceptionInWorkFailsJob) {
     std::string id = addJob([](JobContext&) -> Status { throw std::runtime_error("boom"); });
     manager().start(id);
