@@ -38,7 +38,9 @@ void defineOptions(CLI::App& app, Settings& s) {
                    std::string("data directory for the image store and image files (default ") +
                        kDefaultDataDir + ")");
     app.add_option("--tmpdir", s.tmpdir, "directory for temporary files of tools (sets TMPDIR)");
-    app.add_option("--timeout", s.timeout, "seconds a build or push may run before it fails with type Timeout (default: no limit)");
+    app.add_option(
+        "--timeout", s.timeout,
+        "seconds a build or push may run before it fails with type Timeout (default: no limit)");
     app.add_option("--max-concurrent-builds", s.max_concurrent_local_sessions,
                    "builds that run at once; the rest wait as PENDING (default 2)");
     app.add_option("--max-concurrent-pushes", s.max_concurrent_push_sessions,

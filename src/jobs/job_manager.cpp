@@ -28,7 +28,7 @@ namespace {
 
 // Cancels a job's token when its time is up, unless disarmed first.
 class Deadline {
-public:
+  public:
     Deadline(std::chrono::seconds limit, std::function<void()> on_expiry) {
         if (limit.count() <= 0) {
             return;
@@ -51,7 +51,7 @@ public:
         }
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable disarmed_;
     bool done_ = false;
