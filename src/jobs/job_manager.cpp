@@ -19,6 +19,7 @@ struct JobManager::Job {
     JobWork work;
     CancelToken cancel;
     bool started = false;
+    bool ended = false;  // terminal and every observer told: what waitFor() waits for
 };
 
 // The JobContext a job's work sees.
@@ -163,6 +164,7 @@ void JobManager::changeStatus(Job& job, JobEvent event) {
     }
     if (isTerminal(view.status)) {
         std::lock_guard lock(mutex_);
+        job.ended = true;
         changed_.notify_all();
     }
 }
@@ -180,7 +182,8 @@ void JobManager::setPercent(Job& job, int percent) {
         job.snapshot.percent_complete = percent;
         view = job.snapshot;
     }
-    persist(job);
+    // Percent changes are not written to the store on their own: each write waits for a disk
+    // sync, and the next status change records the percent anyway.
     for (auto& observer : observers()) {
         observer->onPercentChanged(view, percent);
     }
@@ -331,7 +334,7 @@ std::optional<JobSnapshot> JobManager::waitFor(const std::string& job_id) const 
         return std::nullopt;
     }
     auto job = it->second;
-    changed_.wait(lock, [&] { return isTerminal(job->snapshot.status); });
+    changed_.wait(lock, [&] { return job->ended; });
     return job->snapshot;
 }
 

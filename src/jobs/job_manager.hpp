@@ -33,9 +33,9 @@ struct JobManagerOptions {
     int max_concurrent_pushes = 2;
 };
 
-// Runs jobs, one thread each, with a limit on concurrent builds and pushes. Every change is
-// persisted to the store (updateJobState) before observers hear of it, and observers hear of
-// one job's changes in order. Jobs waiting for a slot are PENDING.
+// Runs jobs, one thread each, with a limit on concurrent builds and pushes. Every status change
+// is persisted to the store (updateJobState, with the percent reached) before observers hear of
+// it, and observers hear of one job's changes in order. Jobs waiting for a slot are PENDING.
 class JobManager {
   public:
     JobManager(ImageStore& store, JobManagerOptions options);
@@ -65,6 +65,7 @@ class JobManager {
 
     std::optional<JobSnapshot> snapshot(const std::string& job_id) const;
     std::vector<JobSnapshot> snapshots() const;
+    // Waits until the job has ended and every observer has heard of its last change.
     std::optional<JobSnapshot> waitFor(const std::string& job_id) const;
 
   private:

@@ -23,7 +23,7 @@ struct AgentOptions {
 };
 
 // The QMF2 agent redhat.com:imagefactory:<instance>: schemas, the ImageFactory object, one
-// BuildAdaptor per job, query and method dispatch, and events. It knows nothing of Proton:
+// BuildAdaptor per job, query and method dispatch, and events. It does not use Proton:
 // the AMQP layer passes decoded messages in and sends what comes out.
 //
 // Outgoing messages carry the QMF2 application properties (x-amqp-0-10.app-id qmf2,
@@ -46,7 +46,7 @@ class Agent : public JobObserver {
 
     // Handles one incoming message and appends the replies (zero or more) to out. A request
     // without reply_to gets none. A data section with content type amqp/map or amqp/list is
-    // decoded as AMQP 0-10 and its replies are encoded the same way (in data, body null); a
+    // decoded as AMQP 0-10, and its replies are encoded the same way (in data, body null). A
     // data section starting with "AM2" is a QMFv1 request.
     void handle(const Message& in, std::vector<Message>& out);
 
@@ -56,7 +56,7 @@ class Agent : public JobObserver {
     // Sets the function called (on a job thread, without locks held) after an event is queued.
     void setEventWakeup(std::function<void()> wakeup);
 
-    // Removes and returns up to max queued events, oldest first. When the buffer holds more
+    // Removes and returns up to max queued events, oldest first. When the buffer contains more
     // than options.event_buffer_limit events the oldest are dropped and counted in the log.
     std::vector<Message> takeEvents(size_t max);
     size_t pendingEvents() const;

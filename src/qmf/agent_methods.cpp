@@ -175,7 +175,8 @@ CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Me
         List list;
         std::lock_guard lock(mutex);
         for (const JobSnapshot& job : jobs) {
-            // The Factory has told observers already; ensure covers an agent added late.
+            // The Factory has notified observers already. This covers an agent added as observer
+            // late.
             list.push_back(addressOf(ensureAdaptorLocked(job).name).toMap());
         }
         return list;

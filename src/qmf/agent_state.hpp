@@ -79,9 +79,10 @@ struct Agent::State {
     // Adds the BuildAdaptor of a job unless it exists; call with mutex held.
     ObjectRecord& ensureAdaptorLocked(const JobSnapshot& job);
 
-    // Queues an event about a BuildAdaptor and wakes the AMQP thread.
-    void queueEvent(const schema::Class& event_class, const std::string& object_name,
-                    Map event_values);
+    // Applies update (when set) to the job's BuildAdaptor, queues an event about it, and wakes
+    // the AMQP thread.
+    void queueEvent(const schema::Class& event_class, const JobSnapshot& job, Map event_values,
+                    const std::function<void(ObjectRecord&)>& update);
 
     void handleLocate(const Message& request, std::vector<Message>& out) const;
     void handleQuery(const Message& request, std::vector<Message>& out) const;

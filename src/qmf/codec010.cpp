@@ -442,7 +442,7 @@ Result<List> readListBody(Reader& reader, size_t depth) {
     return list;
 }
 
-// An array holds one type code and then count values of that type; it decodes to a list.
+// An array contains one type code and then count values of that type; it decodes to a list.
 Result<List> readArrayBody(Reader& reader, size_t depth) {
     size_t saved_limit = 0;
     auto count = enterSized(reader, 5, 0, saved_limit);

@@ -97,6 +97,8 @@ Result<Qmf1SchemaRequest> parseQmf1SchemaRequest(std::string_view bytes) {
     return request;
 }
 
+// NOTE: the layout follows qpid's C++ agent and qmf.console sources; no reply has yet been
+// checked against a live qpid-tool.
 Result<std::string> encodeQmf1SchemaResponse(uint32_t sequence, const schema::Class& c) {
     std::string out = "AM2s";
     putUInt(out, sequence, 4);

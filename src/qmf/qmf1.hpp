@@ -23,10 +23,10 @@ struct Qmf1SchemaRequest {
 // Parses an AM2S request; anything else or truncated input is an error.
 Result<Qmf1SchemaRequest> parseQmf1SchemaRequest(std::string_view bytes);
 
-// "AM2s", the sequence, the class kind (1 data, 2 event), package, class and hash, then for
-// a data class the property, statistic (0) and method counts as uint16 followed by one 0-10
-// map per property and per method a method map followed by its argument maps; for an event
-// class the argument count and one map per argument.
+// Encodes the reply: "AM2s", the sequence, the class kind (1 data, 2 event), package, class
+// and hash. A data class follows with the property, statistic (0) and method counts as uint16,
+// one 0-10 map per property, and per method a method map and its argument maps. An event class
+// follows with the argument count and one map per argument.
 Result<std::string> encodeQmf1SchemaResponse(uint32_t sequence, const schema::Class& c);
 
 }  // namespace imagefactory::qmf

@@ -54,6 +54,8 @@ std::vector<Class> buildClasses() {
     using enum Direction;
     const std::string package(kPackage);
 
+    // The original's legacy methods image(template, target) and provider_image(image_id,
+    // provider, credentials) are left out: build_image and push_image replaced them in 2011.
     Class factory{ClassKind::Data, package, std::string(kImageFactory), {}, {}};
     factory.methods = {
         Method{std::string(kBuildImage),

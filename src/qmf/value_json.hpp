@@ -11,7 +11,8 @@
 // integer to Int64, a fraction to Double, an array to List, an object to Map, null to Null.
 // Other types are an object with one tag key: {"binary": "text"}, {"int": n}, {"uint": n},
 // {"ulong": n}, {"long": n}, {"uuid": "8-4-4-4-12"}, and {"map": {...}} for a map whose only
-// key happens to be a tag.
+// key happens to be a tag. Binary bytes become a JSON string as they are, so dump with
+// nlohmann::json::error_handler_t::replace when they may not be UTF-8.
 namespace imagefactory::qmf {
 
 nlohmann::json toJson(const Value& value);

@@ -139,7 +139,7 @@ Result<int> clearTmpDir(const fs::path& data_dir) {
                          "for temporary files");
     }
 
-    // The error_code overloads throughout: the store reports failures as values, never throws.
+    // The error_code overloads report failures as values, so clearing does not throw.
     int removed = 0;
     fs::directory_iterator entry(tmp, ec);
     for (; !ec && entry != fs::directory_iterator(); entry.increment(ec)) {
@@ -192,8 +192,8 @@ Result<fs::path> installBodyFile(const fs::path& data_dir, const fs::path& finis
         return checked.error();
     }
 
-    // The data must be on disk before the rename makes it visible under its final name;
-    // otherwise a power loss could leave the final name pointing at a short file.
+    // The data must be on disk before the rename makes it visible under its final name.
+    // Otherwise a power loss could leave the final name pointing at a short file.
     {
         UniqueFd file(::open(finished.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
         if (!file.valid()) {

@@ -18,7 +18,7 @@ inline constexpr const char* kTmpDirName = "tmp";
 Status prepareDataDir(const std::filesystem::path& data_dir);
 
 // Takes an exclusive flock on data_dir/lock and returns its descriptor, which keeps the lock
-// until closed. Fails with InvalidState when another open store holds it.
+// until closed. Fails with InvalidState when another open store has locked it.
 Result<int> lockDataDir(const std::filesystem::path& data_dir);
 
 // Creates data_dir/tmp when missing and deletes everything inside it: files left by writes

@@ -65,7 +65,9 @@ class ImageStore {
 
     // Moves a finished file (which must be on the same file system, e.g. under tmpDir()) to
     // dataDir()/relative atomically, after syncing it, and returns the final path. A crash
-    // leaves either no file at the final path or the whole file.
+    // leaves either no file at the final path or the whole file. A body counts as finished only
+    // once a commit marks its target image COMPLETED with TargetImageRecord::file set to
+    // relative, so install first and commit after.
     virtual Result<std::filesystem::path> installFile(const std::filesystem::path& finished,
                                                       const std::string& relative) = 0;
 };

@@ -6,7 +6,9 @@ namespace imagefactory {
 
 Error sqliteError(sqlite3* db, int code, std::string_view context) {
     std::string message(context);
-    message += ": ";
+    if (!message.empty()) {
+        message += ": ";
+    }
     message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
 
     switch (code & 0xff) {
@@ -72,7 +74,8 @@ Result<bool> SqliteStatement::step() {
     if (rc == SQLITE_DONE) {
         return false;
     }
-    return sqliteError(db_, rc, "statement failed");
+    // The caller adds which record or query failed.
+    return sqliteError(db_, rc, "");
 }
 
 std::string SqliteStatement::text(int column) const {
@@ -188,7 +191,8 @@ SqliteTransaction::~SqliteTransaction() {
     if (db_ == nullptr) {
         return;
     }
-    // A failed statement may already have rolled the transaction back; autocommit tells.
+    // A failed statement may already have rolled the transaction back, and then
+    // sqlite3_get_autocommit() returns non-zero.
     if (sqlite3_get_autocommit(db_->handle()) == 0) {
         sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     }

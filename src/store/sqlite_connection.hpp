@@ -104,8 +104,8 @@ class SqliteTransaction {
 };
 
 // An Error for a failed SQLite call: constraint violations are the caller's input (UserInput),
-// a locked database is Unavailable and everything else is Internal. context says what was being
-// done; SQLite's own message is appended.
+// a locked database is Unavailable and everything else is Internal. context, when not empty,
+// describes the failed operation, and SQLite's own message follows it.
 Error sqliteError(sqlite3* db, int code, std::string_view context);
 
 }  // namespace imagefactory

@@ -100,6 +100,7 @@ Result<std::unique_ptr<SqliteImageStore>> SqliteImageStore::open(const fs::path&
     }
 
     // Holding the lock, no other store writes below tmp/, so everything there is a leftover.
+    // TODO: remove installed bodies that no target image names (a crash after installFile()).
     Result<int> removed = clearTmpDir(absolute_dir);
     if (!removed.ok()) {
         ::close(lock_fd.value());

@@ -101,8 +101,8 @@ Status requireReference(RecordKind kind, const std::string& id, const char* fiel
     return okStatus();
 }
 
-TimestampMs createdAt(TimestampMs given, TimestampMs now) {
-    return given != 0 ? given : now;
+TimestampMs createdAt(TimestampMs record_created_at, TimestampMs now) {
+    return record_created_at != 0 ? record_created_at : now;
 }
 
 // Claims the id, binds the row through bind_row and runs the upsert statement sql.
@@ -213,7 +213,7 @@ Result<ProviderImageRecord> providerImageFromRow(const SqliteStatement& row) {
     return record;
 }
 
-// Runs sql with key bound to ?1 and converts the one row it returns, or fails with NotFound.
+// Runs sql with id bound to ?1 and converts the one row it returns, or fails with NotFound.
 template <typename FromRow>
 auto readOne(SqliteConnection& db, RecordKind kind, const char* sql, const std::string& id,
              FromRow from_row) -> decltype(from_row(std::declval<const SqliteStatement&>())) {
@@ -248,7 +248,7 @@ Result<std::vector<Record>> readList(SqliteConnection& db, const char* sql, cons
     while (true) {
         Result<bool> row = statement->step();
         if (!row.ok()) {
-            return row.error();
+            return inContext(row.error(), "cannot read records");
         }
         if (!row.value()) {
             break;

@@ -9,15 +9,18 @@ namespace imagefactory {
 namespace {
 
 // Migration steps, oldest first: step i takes the database from version i to version i + 1.
-// Never edit a step that has shipped; add a new one (for example "ALTER TABLE ... ADD COLUMN")
+// Never edit a step that has shipped. Add a new one (for example "ALTER TABLE ... ADD COLUMN")
 // so that existing databases are brought forward.
+//
+// record_ids maps every stored id to its kind, so that kindOf() is one lookup and one id never
+// names records in two tables.
 //
 // Foreign keys are DEFERRABLE INITIALLY DEFERRED because an image names its latest build while
 // the build names its image: a batch stores both, in any order, and the keys are checked at
 // COMMIT. An empty reference is stored as NULL, which a foreign key accepts as "no parent".
-// Indexes serve the lookups of the ImageStore interface; the lineage columns nobody queries by
-// (images.latest_build, builds.parent_id, ...) have none because rows are never deleted and
-// their ids never change, so SQLite never has to search for their children.
+// Indexes serve the lookups of the ImageStore interface. The lineage columns that no lookup uses
+// (images.latest_build, builds.parent_id, ...) have none: the store never deletes a row or
+// changes an id, so SQLite never has to search for a row's children.
 const std::vector<std::string>& migrations() {
     static const std::vector<std::string> steps = {
         R"sql(

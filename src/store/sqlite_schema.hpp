@@ -10,7 +10,7 @@ int sqliteSchemaVersion();
 
 // Brings the database to sqliteSchemaVersion() by running, in one transaction, every migration
 // step it has not run yet. A new database starts at version 0. A database of a newer version
-// than this program knows is rejected with InvalidState.
+// than this program supports is rejected with InvalidState.
 Status migrateSqliteSchema(SqliteConnection& db);
 
 }  // namespace imagefactory

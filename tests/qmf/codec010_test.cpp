@@ -5,6 +5,7 @@
 #include <random>
 
 #include "qmf/protocol.hpp"
+#include "value_printer.hpp"
 
 namespace imagefactory::qmf::codec010 {
 namespace {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "value_printer.hpp"
+
 namespace imagefactory::qmf {
 namespace {
 

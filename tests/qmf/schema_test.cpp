@@ -6,6 +6,8 @@
 #include <cstring>
 #include <set>
 
+#include "value_printer.hpp"
+
 namespace imagefactory::qmf::schema {
 namespace {
 

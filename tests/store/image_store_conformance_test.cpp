@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,11 @@ struct StoreImplementation {
     std::string name;
     std::function<Result<std::unique_ptr<ImageStore>>(const std::filesystem::path&)> open;
 };
+
+// Lets GoogleTest and ctest show the implementation by name, not as bytes.
+void PrintTo(const StoreImplementation& implementation, std::ostream* out) {
+    *out << implementation.name;
+}
 
 std::string implementationName(const ::testing::TestParamInfo<StoreImplementation>& info) {
     return info.param.name;
@@ -343,7 +349,7 @@ TEST_P(ImageStoreConformanceTest, LookupOfUnknownIdNamesId) {
     }
 }
 
-TEST_P(ImageStoreConformanceTest, LookupWithIdOfOtherKindIsNotFound) {
+TEST_P(ImageStoreConformanceTest, LookupByOtherKindFails) {
     commitOrFail(makeLineage("a"));
 
     Result<BuildRecord> build = store_->getBuild("a-image");
@@ -412,7 +418,7 @@ TEST_P(ImageStoreConformanceTest, UpdateJobStateChangesOnlyJob) {
     EXPECT_GE(after->updated_at, before->updated_at);
 }
 
-TEST_P(ImageStoreConformanceTest, UpdateJobStateOfUnknownIdIsNotFound) {
+TEST_P(ImageStoreConformanceTest, UpdateJobStateOfUnknownId) {
     Status updated = store_->updateJobState(RecordKind::ProviderImage, "ghost",
                                             JobState{JobStatus::Pushing, 1, "", ""});
     ASSERT_FALSE(updated.ok());
@@ -479,7 +485,7 @@ TEST_P(ImageStoreConformanceTest, FailInterruptedJobsOnEmptyStoreMarksNone) {
     EXPECT_EQ(failed.value(), 0);
 }
 
-TEST_P(ImageStoreConformanceTest, BatchRecordsMayReferToEachOtherInAnyOrder) {
+TEST_P(ImageStoreConformanceTest, BatchMayReferInAnyOrder) {
     StoreBatch batch = makeLineage("a");
     // The image names its latest build, and the build names the image: a cycle that only a
     // whole-batch check accepts.

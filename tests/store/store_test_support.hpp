@@ -19,8 +19,8 @@ class TempDir {
     TempDir() {
         std::string pattern =
             (std::filesystem::temp_directory_path() / "if-store-test-XXXXXX").string();
-        char* made = ::mkdtemp(pattern.data());
-        path_ = made != nullptr ? std::filesystem::path(made) : std::filesystem::path();
+        char* created = ::mkdtemp(pattern.data());
+        path_ = created != nullptr ? std::filesystem::path(created) : std::filesystem::path();
     }
     ~TempDir() {
         std::error_code ec;
