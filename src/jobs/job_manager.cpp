@@ -315,6 +315,9 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
         slots.release();
     }
     logger->flush();
+    // An ended job stays queryable, but what its work captured (template text, requests) is
+    // not needed any more.
+    job->work = JobWork{};
 
     std::lock_guard lock(mutex_);
     --running_threads_;
