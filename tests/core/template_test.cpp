@@ -635,7 +635,7 @@ TEST(TdlTest, LoadsExampleTemplates) {
     EXPECT_EQ(minimal->os_arch, "x86_64");
     EXPECT_EQ(minimal->install_type, "url");
     EXPECT_EQ(minimal->install_location, "http://deb.debian.org/debian");
-    EXPECT_EQ(minimal->rootpw, "changeme");
+    EXPECT_EQ(minimal->rootpw, "");
     EXPECT_FALSE(minimal->description.empty());
 
     Result<Tdl> custom = parseTdl(readFile(examples + "debian12-custom.tdl"));
