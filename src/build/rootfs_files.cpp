@@ -11,30 +11,11 @@
 #include <cstring>
 #include <vector>
 
+#include "core/scoped_fd.hpp"
+
 namespace imagefactory {
 
 namespace {
-
-class ScopedFd {
-  public:
-    explicit ScopedFd(int fd) : fd_(fd) {}
-    ScopedFd(const ScopedFd&) = delete;
-    ScopedFd& operator=(const ScopedFd&) = delete;
-    ~ScopedFd() {
-        if (fd_ >= 0) {
-            close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-
-  private:
-    int fd_;
-};
 
 int openInRoot(int root_fd, const std::string& relative, int flags, mode_t mode = 0) {
     open_how how{};
