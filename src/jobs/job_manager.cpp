@@ -20,7 +20,7 @@ struct JobManager::Job {
     JobWork work;
     CancelToken cancel;
     bool started = false;
-    bool ended = false;  // terminal and every observer told: what waitFor() waits for
+    bool ended = false;  // terminal, and every observer was notified; waitFor() waits for this
     std::atomic<bool> timed_out{false};
 };
 
@@ -60,7 +60,7 @@ class Deadline {
 
 }  // namespace
 
-// The JobContext a job's work sees.
+// The JobContext handed to a job's work.
 class JobRunContext : public JobContext {
   public:
     JobRunContext(std::string job_id, CancelToken& token, std::shared_ptr<spdlog::logger> logger,
