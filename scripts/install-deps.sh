@@ -16,7 +16,7 @@ packages=(
     mmdebstrap qemu-utils qemu-system-x86 ovmf seabios fdisk e2fsprogs dosfstools mtools
     grub-pc-bin grub-efi-amd64-bin grub-efi-amd64-signed shim-signed
     openssl util-linux
-    xz-utils gzip tar curl python3
+    xz-utils gzip zstd tar curl python3
 )
 
 export DEBIAN_FRONTEND=noninteractive

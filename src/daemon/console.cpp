@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -211,10 +212,24 @@ class ConsoleCommands {
         for (const auto& target : settings_.targets) {
             targets.emplace_back(target);
         }
+        // A file on this machine is sent as its text: the agent runs elsewhere, or in another
+        // working directory, and would not find the path.
+        std::string template_argument = settings_.template_argument;
+        std::error_code ec;
+        if (template_argument.find('<') == std::string::npos &&
+            std::filesystem::is_regular_file(template_argument, ec)) {
+            std::ifstream in(template_argument, std::ios::binary);
+            std::ostringstream text;
+            text << in.rdbuf();
+            if (!in) {
+                return fail(userError("cannot read template file " + template_argument));
+            }
+            template_argument = text.str();
+        }
         return callFactory(std::string(qmf::schema::kBuildImage),
                            {{std::string(qmf::schema::kImage), settings_.image},
                             {std::string(qmf::schema::kBuild), settings_.build},
-                            {std::string(qmf::schema::kTemplate), settings_.template_argument},
+                            {std::string(qmf::schema::kTemplate), template_argument},
                             {std::string(qmf::schema::kTargets), targets}});
     }
 

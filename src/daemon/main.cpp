@@ -130,6 +130,9 @@ int runImagefactory(int argc, char** argv) {
     }
 
     Status configured = applyConfigFile(settings);
+    if (configured.ok()) {
+        configured = checkSettings(settings);
+    }
     if (!configured.ok()) {
         std::cerr << "imagefactory: " << configured.error().message << "\n";
         return exitStatusFor(configured.error().code);

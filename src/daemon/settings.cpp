@@ -95,6 +95,10 @@ class ConfigReader {
 
 Status applyConfigFile(Settings& settings) {
     const std::string& file = settings.config_file;
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec)) {
+        return userError("config file " + file + " is not a regular file");
+    }
     std::ifstream in(file);
     if (!in) {
         if (settings.config_file_given) {
@@ -108,6 +112,8 @@ Status applyConfigFile(Settings& settings) {
         object = json::parse(in);
     } catch (const json::parse_error& e) {
         return userError("config file " + file + " is not valid JSON: " + e.what());
+    } catch (const std::exception& e) {
+        return userError("cannot read config file " + file + ": " + e.what());
     }
     if (!object.is_object()) {
         return userError("config file " + file + " must hold a JSON object");
@@ -133,6 +139,25 @@ Status applyConfigFile(Settings& settings) {
         if (!status.ok()) {
             return status;
         }
+    }
+    return okStatus();
+}
+
+Status checkSettings(const Settings& settings) {
+    if (settings.timeout && *settings.timeout < 0) {
+        return userError("invalid timeout " + std::to_string(*settings.timeout) +
+                         ": expected 0 (no limit) or a number of seconds");
+    }
+    for (const auto& [name, value] :
+         {std::pair{"max_concurrent_local_sessions", settings.max_concurrent_local_sessions},
+          std::pair{"max_concurrent_push_sessions", settings.max_concurrent_push_sessions}}) {
+        if (value && (*value < 1 || *value > 10000)) {
+            return userError("invalid " + std::string(name) + " " + std::to_string(*value) +
+                             ": expected 1 to 10000");
+        }
+    }
+    if (settings.imgdir && settings.imgdir->empty()) {
+        return userError("invalid data directory '': give a path with --imgdir");
     }
     return okStatus();
 }

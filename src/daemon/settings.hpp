@@ -59,6 +59,10 @@ struct Settings {
 // not a JSON object, and a value of the wrong type are errors naming the file and the key.
 Status applyConfigFile(Settings& settings);
 
+// Rejects values no run can use (a negative timeout, zero build slots, an empty data
+// directory), naming the setting and the value.
+Status checkSettings(const Settings& settings);
+
 std::filesystem::path dataDirOf(const Settings& settings);
 
 }  // namespace imagefactory

@@ -60,7 +60,8 @@ Factory::Factory(ImageStore& store, TargetRegistry& targets, ProviderRegistry& p
       options_(options),
       jobs_(std::make_unique<JobManager>(
           store,
-          JobManagerOptions{options.max_concurrent_local_builds, options.max_concurrent_pushes})),
+          JobManagerOptions{options.max_concurrent_local_builds, options.max_concurrent_pushes,
+                            std::chrono::seconds(options.job_timeout_seconds)})),
       lineage_(std::make_shared<LineageObserver>(store)) {
     jobs_->addObserver(lineage_);
 }

@@ -247,17 +247,27 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
     std::string folder = initial.kind == JobKind::Build ? "target_images" : "provider_images";
     std::filesystem::path log_file = store_.dataDir() / folder / initial.id / "job.log";
     std::filesystem::path work_dir = store_.tmpDir() / ("job-" + initial.id);
-    std::string prefix = std::string(jobKindName(initial.kind)) + "=" + initial.id +
+    std::string prefix = folder.substr(0, folder.size() - 1) + "=" + initial.id +
                          " image=" + initial.image_id + " build=" + initial.build_id;
-
-    auto logger = jobLogger(prefix, log_file);
-    JobRunContext context(initial.id, job->cancel, logger, work_dir,
-                          [this, job](int percent) { setPercent(*job, percent); });
 
     changeStatus(*job, JobEvent::Queue);
 
     SlotPool& slots = initial.kind == JobKind::Build ? *build_slots_ : *push_slots_;
     bool has_slot = slots.acquire(job->cancel);
+
+    // The job's log file is opened only once it holds a slot, so that waiting jobs hold no
+    // file descriptor. When it cannot be opened, the job still runs and logs to the daemon log.
+    // TODO: waiting jobs still hold a thread each; a queue would let thousands wait cheaply.
+    std::shared_ptr<spdlog::logger> logger;
+    try {
+        logger = jobLogger(prefix, log_file);
+    } catch (const std::exception& e) {
+        componentLogger("job")->error("cannot open job log {}: {} job={}", log_file.string(),
+                                      e.what(), initial.id);
+        logger = componentLogger("job");
+    }
+    JobRunContext context(initial.id, job->cancel, logger, work_dir,
+                          [this, job](int percent) { setPercent(*job, percent); });
 
     // Any exception from a plug-in ends here, at the top of the job thread.
     Status outcome = okStatus();

@@ -191,6 +191,8 @@ CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Me
         }
         const auto& target_names = std::get<std::vector<std::string>>(targets);
         log->info("build_image image={} build={} targets={}", image, build, joined(target_names));
+        // TODO: resolve URL templates off the AMQP thread; a slow server stalls every request
+        // for up to the fetch timeout (30 s).
         auto jobs = factory.buildImage(image, build, textArgument(arguments, schema::kTemplate),
                                        target_names);
         if (!jobs) {
