@@ -29,7 +29,8 @@ constexpr const char* kDescription =
     "push print it, or its data address as JSON: "
     "{\"_agent_name\": ..., \"_object_name\": ...[, \"_agent_epoch\": N]}.\n\n"
     "Exit status: 0 on success; 1 when the agent returned an exception or a watched job "
-    "failed; 2 for invalid input; 5 when the broker or the agent cannot be reached.";
+    "failed; 2 for invalid input; 3 when no agent or object was found; 6 when the broker or "
+    "a named agent does not answer.";
 
 struct ConsoleSettings {
     std::string broker = "localhost:5672";
