@@ -15,7 +15,7 @@ packages=(
     # image building, conversion and boot checks
     mmdebstrap qemu-utils qemu-system-x86 ovmf seabios fdisk e2fsprogs dosfstools mtools
     grub-pc-bin grub-efi-amd64-bin grub-efi-amd64-signed shim-signed
-    openssl util-linux
+    openssl util-linux iproute2 procps
     xz-utils gzip zstd tar curl python3
 )
 
