@@ -7,7 +7,7 @@
 
 namespace imagefactory {
 
-// What a job produces: a target image from a build, or a provider image from a push.
+// The kind of job: a build makes a target image, a push makes a provider image.
 enum class JobKind { Build, Push };
 
 // Job statuses, spelled on the wire as the original Image Factory spelled them. A BuildAdaptor
@@ -15,7 +15,7 @@ enum class JobKind { Build, Push };
 // uses NEW in both places).
 enum class JobStatus { New, Pending, Building, Pushing, Finishing, Completed, Failed };
 
-// What happens to a job. Each event moves the job to one status; whether that move is allowed
+// An event in a job's life. Each event moves the job to one status; whether that move is allowed
 // from the current status is decided by the transition table alone.
 enum class JobEvent {
     Queue,     // the method call accepted the job; it waits for a slot

@@ -13,7 +13,7 @@ inline constexpr const char* kDefaultConfigFile = "/etc/imagefactory/imagefactor
 inline constexpr const char* kDefaultDataDir = "/var/lib/imagefactory";
 inline constexpr const char* kVersion = "0.1.0";
 
-// Everything the imagefactory program can be told, from the command line and the config file.
+// The settings of the imagefactory program, from the command line and the config file.
 // Settings that a user can leave unset are optional, so that the config file fills only what
 // the command line did not give.
 struct Settings {
@@ -55,7 +55,7 @@ struct Settings {
 };
 
 // Fills every setting the command line left unset from the JSON object in the config file.
-// A missing default config file is fine; a missing file named with --config, a file that is
+// A missing default config file is fine. A missing file named with --config, a file that is
 // not a JSON object, and a value of the wrong type are errors naming the file and the key.
 Status applyConfigFile(Settings& settings);
 

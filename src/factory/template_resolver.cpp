@@ -93,7 +93,8 @@ Result<ResolvedTemplate> resolveTemplate(ImageStore& store, const std::string& a
         }
     }
 
-    Status checked = checkTemplateXml(resolved.xml);
+    // fetchTemplateUrl() has already checked what it downloaded.
+    Status checked = *form == TemplateForm::Url ? okStatus() : checkTemplateXml(resolved.xml);
     if (!checked.ok()) {
         return Error{checked.error().code, "template from " + std::string(templateFormName(*form)) +
                                                " is not usable: " + checked.error().message};

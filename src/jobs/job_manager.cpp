@@ -255,8 +255,8 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
     SlotPool& slots = initial.kind == JobKind::Build ? *build_slots_ : *push_slots_;
     bool has_slot = slots.acquire(job->cancel);
 
-    // The job's log file is opened only once it holds a slot, so that waiting jobs hold no
-    // file descriptor. When it cannot be opened, the job still runs and logs to the daemon log.
+    // The job's log file is opened only once it has a slot, so that waiting jobs keep no file
+    // descriptor open. When it cannot be opened, the job still runs and logs to the daemon log.
     // TODO: waiting jobs still hold a thread each; a queue would let thousands wait cheaply.
     std::shared_ptr<spdlog::logger> logger;
     try {

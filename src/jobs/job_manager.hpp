@@ -20,9 +20,9 @@ namespace imagefactory {
 class ImageStore;
 class SlotPool;
 
-// The work of one job, run on the job's thread once it holds a slot. It returns the failure
-// (type, info) or nothing; finish runs after the status is FINISHING and makes the result
-// durable, or fails the job.
+// The work of one job, run on the job's thread once it has a slot. run returns an error when
+// the work failed. finish runs after the status is FINISHING and makes the result durable, or
+// fails the job.
 struct JobWork {
     std::function<Status(JobContext&)> run;
     std::function<Status(JobContext&)> finish;
@@ -32,7 +32,7 @@ struct JobWork {
 struct JobManagerOptions {
     int max_concurrent_builds = 2;
     int max_concurrent_pushes = 2;
-    // How long a job may run once it holds a slot; 0 means no limit. A job past it is stopped
+    // How long a job may run once it has a slot (0 means no limit). A job past it is stopped
     // like an aborted one and fails with type "Timeout".
     std::chrono::seconds job_timeout{0};
 };
@@ -47,7 +47,7 @@ class JobManager {
 
     void addObserver(std::shared_ptr<JobObserver> observer);
 
-    // Registers a job in status NEW and tells observers (onJobCreated) before returning. The job
+    // Registers a job in status NEW and notifies observers (onJobCreated) before returning. The job
     // does not run until start() is called, so callers can register a whole request first.
     void create(const JobSnapshot& job, JobWork work);
 
