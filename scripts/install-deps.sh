@@ -17,6 +17,8 @@ packages=(
     grub-pc-bin grub-efi-amd64-bin grub-efi-amd64-signed shim-signed
     openssl util-linux iproute2 procps
     xz-utils gzip zstd tar curl python3
+    # the libvirt provider: client library, and the daemon the tests start
+    libvirt-dev libvirt-daemon-system libvirt-clients
 )
 
 export DEBIAN_FRONTEND=noninteractive

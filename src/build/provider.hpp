@@ -1,20 +1,24 @@
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "build/job_context.hpp"
+#include "core/credentials.hpp"
 #include "core/error.hpp"
 
 namespace imagefactory {
 
-// A place a target image can be pushed to, resolved from the provider argument of push_image.
+// A place a target image can be pushed to, resolved from the provider argument of push_image
+// or import_image by ProviderCatalog.
 struct ProviderDefinition {
-    std::string name;      // recorded as the provider image's provider
-    std::string target;    // the target whose images this provider takes
-    std::string settings;  // JSON object text with the definition's other keys
+    std::string name;         // recorded as the provider image's provider
+    std::string target;       // the target whose images this provider takes
+    nlohmann::json settings;  // the definition's other keys, always a JSON object
 };
 
 struct PushRequest {
@@ -24,13 +28,14 @@ struct PushRequest {
     std::string provider_image_id;
     ProviderDefinition provider;
     std::filesystem::path target_image_file;  // absolute path of the target image body
-    std::string credentials_xml;              // secret: never log, store or echo it
+    std::string target_image_parameters;      // JSON object text the build recorded
+    ProviderCredentials credentials;          // secret: never log, store or echo them
 };
 
 struct PushOutput {
-    std::string target_identifier;
-    std::string provider_account_identifier;
-    std::string parameters = "{}";
+    std::string target_identifier;            // the provider's own id of the pushed image
+    std::string provider_account_identifier;  // the account or user that owns it there
+    std::string parameters = "{}";            // JSON object text recorded on the provider image
 };
 
 struct ImportRequest {
@@ -38,40 +43,75 @@ struct ImportRequest {
     ProviderDefinition provider;
 };
 
-// A provider kind (cloud or host type) that pushes target images of its targets.
+// A provider kind (cloud or host type) that pushes the target images of one target. Drivers
+// are used from several job threads at once.
 class ProviderDriver {
   public:
     virtual ~ProviderDriver() = default;
 
-    virtual std::string name() const = 0;
+    // The target whose images this driver pushes, e.g. "libvirt".
+    virtual std::string target() const = 0;
+    // The failure type reported in BuildFailedEvent when a push fails.
     virtual std::string failureType() const = 0;
 
-    // Whether this driver serves the provider argument; fills definition when it does.
-    virtual bool resolve(const std::string& provider_argument,
-                         ProviderDefinition& definition) const = 0;
+    // Checked when push_image is called, before anything is recorded: the definition's
+    // settings, the credentials and, where that is quick, that the provider answers. Errors
+    // name the setting or element at fault and never quote a credential.
+    virtual Status checkPush(const ProviderDefinition& provider,
+                             const ProviderCredentials& credentials) const = 0;
 
-    // Checked when push_image is called. The error must not quote the credentials.
-    virtual Status checkCredentials(const std::string& credentials_xml) const = 0;
-
+    // Puts the image at the provider. On failure or abort, whatever the push made there is
+    // removed again.
     virtual Result<PushOutput> push(const PushRequest& request, JobContext& context) = 0;
 
-    // Checked when import_image is called: the image named by the request exists there.
-    virtual Status checkImport(const ImportRequest& request) const = 0;
+    // Checked when import_image is called: the image named by the request exists at the
+    // provider. Returns the identifier to record, in the provider's canonical form (so that
+    // importing one image twice under two spellings gives the same record).
+    virtual Result<std::string> checkImport(const ImportRequest& request) const = 0;
 };
 
-class ProviderRegistry {
+// Turns provider arguments into definitions, in the original's order: inline XML (one element
+// whose attributes are the keys), inline JSON object, a name from the definition files,
+// "ec2-<region>", "rackspace", a name starting with "mock". Anything else is an error that
+// lists the known names; there is no fallback provider.
+class ProviderCatalog {
   public:
-    void add(std::shared_ptr<ProviderDriver> driver);
+    // Reads providers.json (any target), rhevm.json (target rhevm) and vsphere.json (target
+    // vsphere) from folder, where present. Each is a JSON object of name -> definition object.
+    static Result<ProviderCatalog> load(const std::filesystem::path& folder);
 
-    // Resolves a provider argument with the first driver that accepts it, or returns a
-    // NotFound error listing the known providers.
-    Result<std::pair<ProviderDriver*, ProviderDefinition>> resolve(
-        const std::string& provider_argument) const;
+    // Adds a named definition; a later one with the same name replaces the earlier.
+    void add(ProviderDefinition definition);
 
+    Result<ProviderDefinition> resolve(const std::string& argument) const;
+
+    // The defined names followed by the patterns always understood.
     std::vector<std::string> names() const;
 
   private:
-    std::vector<std::shared_ptr<ProviderDriver>> drivers_;
+    std::map<std::string, ProviderDefinition> named_;
+};
+
+// Resolves a provider argument with the catalog and finds the driver of its target.
+class ProviderRegistry {
+  public:
+    ProviderRegistry() = default;
+    explicit ProviderRegistry(ProviderCatalog catalog) : catalog_(std::move(catalog)) {}
+
+    void setCatalog(ProviderCatalog catalog) { catalog_ = std::move(catalog); }
+    // Registers the driver of driver->target(), replacing an earlier one.
+    void add(std::shared_ptr<ProviderDriver> driver);
+
+    // The driver and definition for a provider argument, or an error naming the argument and
+    // listing the known providers, or naming the target that has no push driver here.
+    Result<std::pair<ProviderDriver*, ProviderDefinition>> resolve(
+        const std::string& provider_argument) const;
+
+    std::vector<std::string> targets() const;
+
+  private:
+    ProviderCatalog catalog_;
+    std::map<std::string, std::shared_ptr<ProviderDriver>> drivers_;
 };
 
 }  // namespace imagefactory
