@@ -45,7 +45,7 @@ int runDaemon(const Settings& requested, spdlog::level::level_enum level) {
     }
     configureLogging(level, log_file);
 
-    auto runtime = Runtime::open(settings);
+    auto runtime = Runtime::open(settings, /*template_files_allowed=*/false);
     if (!runtime) {
         componentLogger("daemon")->error("{}", runtime.error().message);
         if (foreground) {

@@ -12,7 +12,8 @@ Runtime::~Runtime() {
     store_.reset();
 }
 
-Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
+Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings,
+                                               bool template_files_allowed) {
     std::unique_ptr<Runtime> runtime(new Runtime());
     std::filesystem::path data_dir = dataDirOf(settings);
 
@@ -50,6 +51,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
     options.max_concurrent_pushes =
         static_cast<int>(settings.max_concurrent_push_sessions.value_or(2));
     options.job_timeout_seconds = settings.timeout.value_or(0);
+    options.template_files_allowed = template_files_allowed;
     runtime->factory_ = std::make_unique<Factory>(*runtime->store_, runtime->targets_,
                                                   runtime->providers_, options);
     return runtime;

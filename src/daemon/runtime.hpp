@@ -25,7 +25,10 @@ class Runtime {
 
     // Opens the store under the data directory, takes its lock, marks jobs that an earlier
     // process left unfinished as FAILED, and registers every target and provider.
-    static Result<std::unique_ptr<Runtime>> open(const Settings& settings);
+    // template_files_allowed: whether template arguments may name files here (see
+    // FactoryOptions); the bus daemon passes false.
+    static Result<std::unique_ptr<Runtime>> open(const Settings& settings,
+                                                 bool template_files_allowed = true);
 
   private:
     Runtime() = default;

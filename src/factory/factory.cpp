@@ -120,7 +120,8 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
     ResolvedTemplate resolved;
     if (!template_argument.empty()) {
         auto found =
-            resolveTemplate(store_, template_argument, options_.template_fetch_timeout_seconds);
+            resolveTemplate(store_, template_argument, options_.template_fetch_timeout_seconds,
+                            options_.template_files_allowed);
         if (!found.ok()) {
             return found.error();
         }

@@ -26,6 +26,10 @@ struct FactoryOptions {
     int max_concurrent_pushes = 2;
     long template_fetch_timeout_seconds = 30;
     long job_timeout_seconds = 0;  // 0: no limit
+    // Whether a template argument may name a file on this machine. The daemon turns it off:
+    // a caller on the bus has no business reading the daemon's files, and its console sends
+    // a template file's text anyway.
+    bool template_files_allowed = true;
 };
 
 struct ImportResult {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/template.hpp"
+#include "core/text.hpp"
 #include "factory/template_fetch.hpp"
 #include "store/image_store.hpp"
 
@@ -56,7 +57,7 @@ Result<ResolvedTemplate> resolveStoredTemplate(ImageStore& store, const std::str
 }  // namespace
 
 Result<ResolvedTemplate> resolveTemplate(ImageStore& store, const std::string& argument,
-                                         long fetch_timeout_seconds) {
+                                         long fetch_timeout_seconds, bool files_allowed) {
     auto form = classifyTemplateArgument(argument);
     if (!form.ok()) {
         return form.error();
@@ -84,6 +85,11 @@ Result<ResolvedTemplate> resolveTemplate(ImageStore& store, const std::string& a
             break;
         }
         case TemplateForm::Path: {
+            if (!files_allowed) {
+                return userError("template " + quoteValue(argument) +
+                                 " looks like a file path, and this service takes no file paths: "
+                                 "send the XML text, an http(s) URL or a stored template's UUID");
+            }
             auto text = readTemplateFile(argument);
             if (!text.ok()) {
                 return text.error();

@@ -15,8 +15,8 @@ struct ResolvedTemplate {
 };
 
 // Turns a template argument (XML, URL, UUID of a stored template or target image, or a file
-// path) into template text, checked for safety. Errors name the argument.
+// path, when files_allowed) into template text, checked for safety. Errors name the argument.
 Result<ResolvedTemplate> resolveTemplate(ImageStore& store, const std::string& argument,
-                                         long fetch_timeout_seconds);
+                                         long fetch_timeout_seconds, bool files_allowed = true);
 
 }  // namespace imagefactory

@@ -155,6 +155,22 @@ TEST_F(FactoryTest, TemplateFromFilePath) {
     EXPECT_EQ(factory_->waitForJob(jobs->front().id)->status, JobStatus::Completed);
 }
 
+TEST_F(FactoryTest, TemplateFilePathRefusedWhenFilesAreNotAllowed) {
+    std::filesystem::path file = dir_ / "t.tdl";
+    std::ofstream(file) << kTemplate;
+    FactoryOptions options;
+    options.template_files_allowed = false;
+    Factory bus_factory(*store_, targets_, providers_, options);
+    auto jobs = bus_factory.buildImage("", "", file.string(), {"mock"});
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_EQ(jobs.error().code, ErrorCode::UserInput);
+    EXPECT_NE(jobs.error().message.find(file.string()), std::string::npos);
+    EXPECT_NE(jobs.error().message.find("takes no file paths"), std::string::npos);
+    auto inline_jobs = bus_factory.buildImage("", "", kTemplate, {"mock"});
+    ASSERT_TRUE(inline_jobs.ok()) << inline_jobs.error().message;
+    bus_factory.waitForJob(inline_jobs->front().id);
+}
+
 TEST_F(FactoryTest, RebuildOfImageReusesTargetsAndTemplate) {
     JobSnapshot first = buildOne();
     auto jobs = factory_->buildImage(first.image_id, "", "", {});
