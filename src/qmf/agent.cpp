@@ -18,6 +18,8 @@ std::string agentName(const AgentOptions& options) {
     return std::string(schema::kVendor) + ":" + std::string(schema::kProduct) + ":" + instance;
 }
 
+}  // namespace
+
 Message withBodyEncoded(Message message) {
     Result<std::string> bytes = std::string();
     if (const Map* map = message.body.map()) {
@@ -33,8 +35,6 @@ Message withBodyEncoded(Message message) {
     }
     return message;
 }
-
-}  // namespace
 
 // ---- State ----
 
@@ -332,7 +332,9 @@ Agent::Agent(Factory& factory, AgentOptions options)
     state_->log->info("agent name={} epoch={}", state_->name, state_->options.epoch);
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+    state_->joinDeferredCalls();
+}
 
 const std::string& Agent::name() const {
     return state_->name;
@@ -403,7 +405,7 @@ void Agent::handle(const Message& in, std::vector<Message>& out) {
         if (opcode == kQueryRequest) {
             state.handleQuery(*request, out);
         } else {
-            state.handleMethod(*request, out);
+            state.handleMethod(*request, out, encoded_form);
         }
     } else if (opcode == kSubscribeRequest) {
         out.push_back(state.exception(*request, QmfErrorCode::FeatureNotImplemented,
@@ -441,6 +443,11 @@ std::vector<Message> Agent::takeEvents(size_t max) {
     size_t dropped = 0;
     {
         std::lock_guard lock(state_->mutex);
+        // Replies of deferred calls first: a console is waiting on each of them.
+        while (!state_->deferred_replies.empty() && taken.size() < max) {
+            taken.push_back(std::move(state_->deferred_replies.front()));
+            state_->deferred_replies.pop_front();
+        }
         while (!state_->events.empty() && taken.size() < max) {
             taken.push_back(std::move(state_->events.front()));
             state_->events.pop_front();

@@ -1,3 +1,6 @@
+#include <thread>
+
+#include "core/template.hpp"
 #include "qmf/agent_state.hpp"
 
 // Method calls: address lookup, argument checks against the schema, and the calls into the
@@ -7,6 +10,8 @@ namespace imagefactory::qmf {
 namespace {
 
 constexpr std::string_view kRedacted = "*** REDACTED ***";
+// Build calls whose template is being downloaded at once; more get an Unavailable exception.
+constexpr size_t kMaxDeferredCalls = 8;
 
 CallError fromFactoryError(const Error& error) {
     return CallError{qmfErrorCodeFor(error.code), error.message};
@@ -102,7 +107,8 @@ std::string redacted(std::string text, const std::string& secret) {
 
 }  // namespace
 
-void Agent::State::handleMethod(const Message& request, std::vector<Message>& out) {
+void Agent::State::handleMethod(const Message& request, std::vector<Message>& out,
+                                bool encoded_form) {
     const Map& body = *request.body.map();
     auto method_name = textField(body, "_method_name");
     if (!method_name) {
@@ -154,19 +160,73 @@ void Agent::State::handleMethod(const Message& request, std::vector<Message>& ou
         return;
     }
 
-    CallResult result = callMethod(*object, *method, arguments);
+    // A template URL means a download of up to the fetch timeout: do it off this thread.
+    if (method->name == schema::kBuildImage) {
+        auto form = classifyTemplateArgument(textArgument(arguments, schema::kTemplate));
+        if (form.ok() && *form == TemplateForm::Url) {
+            if (!deferCall(request, *object, *method, arguments, encoded_form)) {
+                out.push_back(exception(request, qmfErrorCodeFor(ErrorCode::Unavailable),
+                                        "too many template downloads in progress (" +
+                                            std::to_string(kMaxDeferredCalls) +
+                                            "); call build_image again later"));
+            }
+            return;
+        }
+    }
+    out.push_back(methodReply(request, *method_name, *object, arguments,
+                              callMethod(*object, *method, arguments)));
+}
+
+Message Agent::State::methodReply(const Message& request, const std::string& method_name,
+                                  const ObjectRecord& object, const Map& arguments,
+                                  CallResult result) const {
     if (auto* error = std::get_if<CallError>(&result)) {
         // Whatever the Factory put in its message, the credentials never leave the agent.
         std::string text = redacted(error->text, textArgument(arguments, schema::kCredentials));
-        log->info("method failed method={} object={} code={} error={}", *method_name, object->name,
+        log->info("method failed method={} object={} code={} error={}", method_name, object.name,
                   static_cast<uint32_t>(error->code), text);
-        out.push_back(exception(request, error->code, text));
-        return;
+        return exception(request, error->code, text);
     }
     Message reply = newReply(request, kMethodResponse);
     reply.content_type = std::string(kContentTypeMap);
     reply.body = Map{{"_arguments", std::get<Map>(std::move(result))}};
-    out.push_back(std::move(reply));
+    return reply;
+}
+
+bool Agent::State::deferCall(const Message& request, const ObjectRecord& object,
+                             const schema::Method& method, const Map& arguments,
+                             bool encoded_form) {
+    std::lock_guard lock(mutex);
+    if (deferred_running >= kMaxDeferredCalls) {
+        return false;
+    }
+    ++deferred_running;
+    // Detached: joinDeferredCalls() waits for the count instead, and the thread touches no
+    // member after it has counted itself out.
+    std::thread([this, request, object, &method, arguments, encoded_form] {
+        Message reply = methodReply(request, method.name, object, arguments,
+                                    callMethod(object, method, arguments));
+        if (encoded_form) {
+            reply = withBodyEncoded(std::move(reply));
+        }
+        std::function<void()> wake;
+        {
+            std::lock_guard lock(mutex);
+            deferred_replies.push_back(std::move(reply));
+            wake = wakeup;
+            --deferred_running;
+            deferred_done.notify_all();
+        }
+        if (wake) {
+            wake();
+        }
+    }).detach();
+    return true;
+}
+
+void Agent::State::joinDeferredCalls() {
+    std::unique_lock lock(mutex);
+    deferred_done.wait(lock, [this] { return deferred_running == 0; });
 }
 
 CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Method& method,
@@ -191,8 +251,6 @@ CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Me
         }
         const auto& target_names = std::get<std::vector<std::string>>(targets);
         log->info("build_image image={} build={} targets={}", image, build, joined(target_names));
-        // TODO: resolve URL templates off the AMQP thread; a slow server stalls every request
-        // for up to the fetch timeout (30 s).
         auto jobs = factory.buildImage(image, build, textArgument(arguments, schema::kTemplate),
                                        target_names);
         if (!jobs) {

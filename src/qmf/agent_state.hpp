@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -58,6 +59,10 @@ struct Agent::State {
     std::deque<Message> events;
     size_t dropped_events = 0;  // dropped since the buffer last overflowed
     std::function<void()> wakeup;
+    // Replies of calls that finish on a worker thread (see deferCall), sent before events.
+    std::deque<Message> deferred_replies;
+    size_t deferred_running = 0;
+    std::condition_variable deferred_done;
 
     ObjectAddress addressOf(const std::string& object_name) const {
         return ObjectAddress{name, object_name, options.epoch};
@@ -86,12 +91,26 @@ struct Agent::State {
 
     void handleLocate(const Message& request, std::vector<Message>& out) const;
     void handleQuery(const Message& request, std::vector<Message>& out) const;
-    void handleMethod(const Message& request, std::vector<Message>& out);
+    // encoded_form: the request came 0-10 encoded, so a reply sent later must be too.
+    void handleMethod(const Message& request, std::vector<Message>& out, bool encoded_form);
+    // The _method_response or _exception for a finished call.
+    Message methodReply(const Message& request, const std::string& method_name,
+                        const ObjectRecord& object, const Map& arguments, CallResult result) const;
+    // Runs the call on a worker thread and queues its reply for takeEvents(), so that a slow
+    // template download does not hold up the AMQP thread. False when too many run already.
+    // The reply may reach the console after the first events of the jobs it started.
+    bool deferCall(const Message& request, const ObjectRecord& object, const schema::Method& method,
+                   const Map& arguments, bool encoded_form);
+    // Waits until every deferred call has queued its reply.
+    void joinDeferredCalls();
     // Runs a checked call on object; arguments hold every input argument of method.
     CallResult callMethod(const ObjectRecord& object, const schema::Method& method,
                           const Map& arguments);
     void handleQmf1(const Message& request, std::vector<Message>& out) const;
 };
+
+// message with its map or list body moved into a 0-10 encoded data section.
+Message withBodyEncoded(Message message);
 
 // The object name of a job's BuildAdaptor: build_adaptor:<method>:<job id>.
 std::string adaptorObjectName(const JobSnapshot& job);

@@ -8,6 +8,7 @@
 #include "qmf/console_protocol.hpp"
 #include "qmf/qmf1.hpp"
 #include "qmf/schema.hpp"
+#include "support/test_http_server.hpp"
 
 namespace imagefactory::qmf::testing {
 namespace {
@@ -41,6 +42,49 @@ class AgentTest : public ::testing::Test {
 
     AgentHarness harness_;
 };
+
+// A template URL is downloaded off the AMQP thread: handle() returns at once, other requests
+// are answered meanwhile, and the reply comes through takeEvents() with the request's
+// correlation id.
+TEST_F(AgentTest, UrlTemplateIsFetchedWithoutHoldingTheAgent) {
+    std::atomic<bool> release{false};
+    TestHttpServer server([&release](const std::string&) {
+        while (!release) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return httpResponse(200, kFastTemplate);
+    });
+    auto out = harness_.send(methodCall("build_image", factoryAddress(),
+                                        Map{{"image", ""},
+                                            {"build", ""},
+                                            {"template", server.url("/slow.tdl")},
+                                            {"targets", List{Value("mock")}}},
+                                        "url-call"));
+    EXPECT_TRUE(out.empty()) << "the reply must wait for the download";
+
+    // While the server holds the download, the agent still answers.
+    auto located = harness_.send(request(kAgentLocateRequest, List{}, "locate-meanwhile"));
+    ASSERT_EQ(located.size(), 1u);
+    EXPECT_EQ(prop(located[0], "qmf.opcode"), "_agent_locate_response");
+    release = true;
+
+    std::optional<Message> reply;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!reply && std::chrono::steady_clock::now() < deadline) {
+        for (Message& message : harness_.agent().takeEvents(100)) {
+            if (prop(message, "qmf.opcode") == "_method_response") {
+                reply = std::move(message);
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(reply.has_value()) << "no deferred reply within 30 s";
+    ASSERT_TRUE(reply->correlation_id.has_value());
+    EXPECT_EQ(reply->correlation_id->text().value_or(""), "url-call");
+    const List& adaptors = *mapAt(bodyMap(*reply), "_arguments").at("build_adaptors").list();
+    ASSERT_EQ(adaptors.size(), 1u);
+    EXPECT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
+}
 
 TEST_F(AgentTest, NameFromInstance) {
     EXPECT_EQ(harness_.agent().name(), kAgentName);

@@ -142,10 +142,13 @@ inline Map factoryAddress() {
                {"_agent_epoch", uint32_t{1}}};
 }
 
-inline Message methodCall(const std::string& method, const Map& object_id, Map arguments) {
-    return request(kMethodRequest, Map{{"_method_name", Binary{method}},
-                                       {"_object_id", object_id},
-                                       {"_arguments", std::move(arguments)}});
+inline Message methodCall(const std::string& method, const Map& object_id, Map arguments,
+                          const std::string& cid = "7") {
+    return request(kMethodRequest,
+                   Map{{"_method_name", Binary{method}},
+                       {"_object_id", object_id},
+                       {"_arguments", std::move(arguments)}},
+                   cid);
 }
 
 inline std::string prop(const Message& message, const std::string& key) {
