@@ -22,6 +22,10 @@ struct JobManager::Job {
     bool started = false;
     bool ended = false;  // terminal, and every observer was notified; waitFor() waits for this
     std::atomic<bool> timed_out{false};
+    // Serializes store writes of this job, so that the state read last is the state written
+    // last even when an abort and the job's own thread both write.
+    std::mutex persist_mutex;
+    std::chrono::steady_clock::time_point persisted_at;  // guarded by persist_mutex
 };
 
 namespace {
@@ -159,7 +163,9 @@ void JobManager::failUnstarted(const std::string& job_id, const std::string& typ
     changeStatus(*job, JobEvent::Fail);
 }
 
-void JobManager::persist(const Job& job) {
+void JobManager::persist(Job& job) {
+    std::lock_guard persisting(job.persist_mutex);
+    job.persisted_at = std::chrono::steady_clock::now();
     JobState state;
     {
         std::lock_guard lock(mutex_);
@@ -221,10 +227,19 @@ void JobManager::setPercent(Job& job, int percent) {
         job.snapshot.percent_complete = percent;
         view = job.snapshot;
     }
-    // Percent changes are not written to the store on their own: each write waits for a disk
-    // sync, and the next status change records the percent anyway.
     for (auto& observer : observers()) {
         observer->onPercentChanged(view, percent);
+    }
+    // Each store write waits for a disk sync, so progress is written at most every few
+    // seconds; status changes write it too. Short jobs never pay for it.
+    bool due;
+    {
+        std::lock_guard persisting(job.persist_mutex);
+        due = std::chrono::steady_clock::now() - job.persisted_at >=
+              options_.percent_persist_interval;
+    }
+    if (due) {
+        persist(job);
     }
 }
 

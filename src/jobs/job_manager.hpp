@@ -35,6 +35,9 @@ struct JobManagerOptions {
     // How long a job may run once it has a slot (0 means no limit). A job past it is stopped
     // like an aborted one and fails with type "Timeout".
     std::chrono::seconds job_timeout{0};
+    // Progress of a running job is written to the store at most this often (status changes
+    // write it as well), so that a reader of the store sees a long job advance.
+    std::chrono::milliseconds percent_persist_interval{5000};
 };
 
 // Runs jobs, one thread each, with a limit on concurrent builds and pushes. Every status change
@@ -79,7 +82,7 @@ class JobManager {
     void changeStatus(Job& job, JobEvent event);
     void reportFailure(Job& job, const std::string& type, const std::string& info);
     void setPercent(Job& job, int percent);
-    void persist(const Job& job);
+    void persist(Job& job);
     std::shared_ptr<Job> find(const std::string& job_id) const;
     std::vector<std::shared_ptr<JobObserver>> observers() const;
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "build/mock_target.hpp"
@@ -265,6 +266,31 @@ TEST_F(JobManagerTest, TimeoutStopsLongJob) {
     EXPECT_EQ(final_view->status, JobStatus::Failed);
     EXPECT_EQ(final_view->failure_type, "Timeout");
     EXPECT_NE(final_view->failure_info.find("1 s"), std::string::npos);
+}
+
+// A reader of the store sees a running job's progress, not only the percent of its last
+// status change.
+TEST_F(JobManagerTest, PersistsProgressOfRunningJob) {
+    JobManagerOptions options;
+    options.percent_persist_interval = 0ms;
+    manager_ = std::make_unique<JobManager>(*store_, options);
+    std::promise<void> reported;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::string id = addJob([&reported, released](JobContext& context) {
+        context.setPercent(40);
+        reported.set_value();
+        released.wait();
+        return okStatus();
+    });
+    manager().start(id);
+    reported.get_future().wait();
+    auto running = store_->getTargetImage(id);
+    ASSERT_TRUE(running.ok());
+    EXPECT_EQ(running->job.status, JobStatus::Building);
+    EXPECT_EQ(running->job.percent_complete, 40);
+    release.set_value();
+    EXPECT_EQ(manager().waitFor(id)->status, JobStatus::Completed);
 }
 
 TEST_F(JobManagerTest, ExceptionInWorkFailsJob) {
