@@ -79,6 +79,35 @@ check "unknown target names known ones" grep -q "unknown target 'nebula'; known 
 run --image "$image" --provider mock-cloud --credentials '<creds/>' >"$work/creds.out" 2>&1
 check "bad credentials rejected" grep -q "provider_credentials" "$work/creds.out"
 
+# Provider definitions: a name from providers.json in --providers-dir, and no fallback for an
+# unknown name.
+mkdir -p "$work/providers"
+echo '{"lab": {"target": "mock"}}' >"$work/providers/providers.json"
+run --providers-dir "$work/providers" --image "$image" --provider lab \
+    --credentials "$credentials" >"$work/lab.out" 2>&1
+check "push to a defined provider exits 0" [ $? -eq 0 ]
+run show "$target_image" --output json >"$work/ti2.json"
+check "defined provider recorded by its name" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if "lab" in [p["provider"] for p in d["provider_images"]] else 1)' \
+    "$work/ti2.json"
+run --providers-dir "$work/providers" --image "$image" --provider nebula \
+    --credentials "$credentials" >"$work/nebula.out" 2>&1
+check "unknown provider exits 3 (not found)" [ $? -eq 3 ]
+check "unknown provider lists known ones" \
+    grep -q 'unknown provider "nebula"; known providers: lab, ec2-<region>, rackspace, mock\*' \
+    "$work/nebula.out"
+run --image "$image" --provider ec2-us-east-1 --credentials "$credentials" >"$work/ec2.out" 2>&1
+check "provider of a target without push driver named" grep -q "target ec2, which this factory" \
+    "$work/ec2.out"
+run --image "$image" --provider '{"target": "mock", "name": "inline-1"}' \
+    --credentials "$credentials" >"$work/inline.out" 2>&1
+check "inline JSON provider exits 0" [ $? -eq 0 ]
+echo '{"lab": {"target": "mock", "password": "pw-do-not-log"' >"$work/providers/providers.json"
+run --providers-dir "$work/providers" --image "$image" --provider lab \
+    --credentials "$credentials" >"$work/badproviders.out" 2>&1
+check "broken providers.json named" grep -q "providers.json is not valid JSON" "$work/badproviders.out"
+check "broken providers.json not quoted" bash -c "! grep -q pw-do-not-log '$work/badproviders.out'"
+
 "$imagefactory" >"$work/help.out" 2>&1
 check "no arguments prints help" grep -q -- "--template" "$work/help.out"
 check "version" bash -c "'$imagefactory' --version | grep -q '^imagefactory '"
