@@ -1,10 +1,10 @@
 #include "jobs/job_manager.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "core/logging.hpp"
-#include "jobs/slot_pool.hpp"
 #include "store/image_store.hpp"
 
 namespace imagefactory {
@@ -20,7 +20,8 @@ struct JobManager::Job {
     JobWork work;
     CancelToken cancel;
     bool started = false;
-    bool ended = false;  // terminal, and every observer was notified; waitFor() waits for this
+    bool waiting = false;  // in its lane's queue, with no thread
+    bool ended = false;    // terminal, and every observer was notified; waitFor() waits for this
     std::atomic<bool> timed_out{false};
     // Serializes store writes of this job, so that the state read last is the state written
     // last even when an abort and the job's own thread both write.
@@ -90,10 +91,14 @@ class JobRunContext : public JobContext {
 };
 
 JobManager::JobManager(ImageStore& store, JobManagerOptions options)
-    : store_(store),
-      options_(options),
-      build_slots_(std::make_unique<SlotPool>(options.max_concurrent_builds)),
-      push_slots_(std::make_unique<SlotPool>(options.max_concurrent_pushes)) {}
+    : store_(store), options_(options) {
+    build_lane_.free = std::max(1, options.max_concurrent_builds);
+    push_lane_.free = std::max(1, options.max_concurrent_pushes);
+}
+
+JobManager::Lane& JobManager::laneOf(const Job& job) {
+    return job.snapshot.kind == JobKind::Build ? build_lane_ : push_lane_;
+}
 
 JobManager::~JobManager() {
     abortAll();
@@ -143,7 +148,48 @@ void JobManager::start(const std::string& job_id) {
         job->started = true;
         ++running_threads_;
     }
-    std::thread([this, job] { runJob(job); }).detach();
+    std::thread([this, job] { queueAndRun(job); }).detach();
+}
+
+void JobManager::queueAndRun(std::shared_ptr<Job> job) {
+    changeStatus(*job, JobEvent::Queue);
+    bool has_slot = false;
+    {
+        std::lock_guard lock(mutex_);
+        Lane& lane = laneOf(*job);
+        if (!job->cancel.cancelled()) {
+            if (lane.free == 0) {
+                // This thread ends here; a job of this kind that finishes takes this one out of
+                // line, and abort() fails it where it stands.
+                job->waiting = true;
+                lane.waiting.push_back(job);
+                --running_threads_;
+                changed_.notify_all();
+                return;
+            }
+            --lane.free;
+            has_slot = true;
+        }
+    }
+    if (!has_slot) {
+        runJob(job, false);  // aborted before it got in line
+    }
+    while (has_slot && job) {
+        runJob(job, true);
+        std::lock_guard lock(mutex_);
+        Lane& lane = laneOf(*job);
+        job.reset();
+        if (!lane.waiting.empty()) {
+            job = lane.waiting.front();
+            lane.waiting.pop_front();
+            job->waiting = false;
+        } else {
+            ++lane.free;
+        }
+    }
+    std::lock_guard lock(mutex_);
+    --running_threads_;
+    changed_.notify_all();
 }
 
 void JobManager::failUnstarted(const std::string& job_id, const std::string& type,
@@ -257,7 +303,7 @@ void JobManager::reportFailure(Job& job, const std::string& type, const std::str
     }
 }
 
-void JobManager::runJob(std::shared_ptr<Job> job) {
+void JobManager::runJob(const std::shared_ptr<Job>& job, bool has_slot) {
     const JobSnapshot& initial = job->snapshot;
     std::string folder = initial.kind == JobKind::Build ? "target_images" : "provider_images";
     std::filesystem::path log_file = store_.dataDir() / folder / initial.id / "job.log";
@@ -265,14 +311,8 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
     std::string prefix = folder.substr(0, folder.size() - 1) + "=" + initial.id +
                          " image=" + initial.image_id + " build=" + initial.build_id;
 
-    changeStatus(*job, JobEvent::Queue);
-
-    SlotPool& slots = initial.kind == JobKind::Build ? *build_slots_ : *push_slots_;
-    bool has_slot = slots.acquire(job->cancel);
-
     // The job's log file is opened only once it has a slot, so that waiting jobs keep no file
     // descriptor open. When it cannot be opened, the job still runs and logs to the daemon log.
-    // TODO: waiting jobs still hold a thread each; a queue would let thousands wait cheaply.
     std::shared_ptr<spdlog::logger> logger;
     try {
         logger = jobLogger(prefix, log_file);
@@ -336,17 +376,10 @@ void JobManager::runJob(std::shared_ptr<Job> job) {
             changeStatus(*job, aborted ? JobEvent::Abort : JobEvent::Fail);
         }
     }
-    if (has_slot) {
-        slots.release();
-    }
     logger->flush();
     // An ended job stays queryable, but what its work captured (template text, requests) is
     // not needed any more.
     job->work = JobWork{};
-
-    std::lock_guard lock(mutex_);
-    --running_threads_;
-    changed_.notify_all();
 }
 
 Status JobManager::abort(const std::string& job_id) {
@@ -354,15 +387,32 @@ Status JobManager::abort(const std::string& job_id) {
     if (!job) {
         return notFound("no job with id " + job_id);
     }
+    bool was_waiting = false;
     {
         std::lock_guard lock(mutex_);
         if (isTerminal(job->snapshot.status)) {
             return invalidState("job " + job_id + " has already ended with status " +
                                 std::string(jobStatusName(job->snapshot.status)));
         }
+        job->cancel.cancel();
+        if (job->waiting) {
+            auto& waiting = laneOf(*job).waiting;
+            waiting.erase(std::find(waiting.begin(), waiting.end(), job));
+            job->waiting = false;
+            was_waiting = true;
+            ++running_threads_;
+        }
     }
     componentLogger("job")->info("abort requested job={}", job_id);
-    job->cancel.cancel();
+    if (was_waiting) {
+        // A thread of its own records the failure, so the caller does not wait for the store.
+        std::thread([this, job] {
+            runJob(job, false);
+            std::lock_guard lock(mutex_);
+            --running_threads_;
+            changed_.notify_all();
+        }).detach();
+    }
     return okStatus();
 }
 
@@ -377,7 +427,8 @@ void JobManager::abortAll() {
         }
     }
     for (auto& job : jobs) {
-        job->cancel.cancel();
+        // A job that ended meanwhile gives InvalidState, which is fine here.
+        (void)abort(job->snapshot.id);
     }
     waitIdle();
 }

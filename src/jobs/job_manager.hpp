@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -18,7 +19,6 @@
 namespace imagefactory {
 
 class ImageStore;
-class SlotPool;
 
 // The work of one job, run on the job's thread once it has a slot. run returns an error when
 // the work failed. finish runs after the status is FINISHING and makes the result durable, or
@@ -78,7 +78,18 @@ class JobManager {
   private:
     struct Job;
 
-    void runJob(std::shared_ptr<Job> job);
+    // Jobs of one kind (builds or pushes): how many more may run, and who waits, in order.
+    struct Lane {
+        int free = 0;
+        std::deque<std::shared_ptr<Job>> waiting;
+    };
+
+    Lane& laneOf(const Job& job);
+    // The body of a job thread: queues the job, then runs it and, while jobs of its kind wait,
+    // runs them one after another on this thread with the same slot.
+    void queueAndRun(std::shared_ptr<Job> job);
+    // Runs a job to its end. Without a slot it only records the abort that took it out of line.
+    void runJob(const std::shared_ptr<Job>& job, bool has_slot);
     void changeStatus(Job& job, JobEvent event);
     void reportFailure(Job& job, const std::string& type, const std::string& info);
     void setPercent(Job& job, int percent);
@@ -88,10 +99,9 @@ class JobManager {
 
     ImageStore& store_;
     JobManagerOptions options_;
-    std::unique_ptr<SlotPool> build_slots_;
-    std::unique_ptr<SlotPool> push_slots_;
-
     mutable std::mutex mutex_;
+    Lane build_lane_;  // guarded by mutex_
+    Lane push_lane_;   // guarded by mutex_
     mutable std::condition_variable changed_;
     std::map<std::string, std::shared_ptr<Job>> jobs_;
     std::vector<std::shared_ptr<JobObserver>> observers_;

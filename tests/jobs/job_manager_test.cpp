@@ -254,6 +254,65 @@ TEST_F(JobManagerTest, WaitingJobIsPendingAndCanBeAborted) {
     EXPECT_EQ(manager().snapshot(first)->status, JobStatus::Failed);
 }
 
+size_t threadCount() {
+    size_t count = 0;
+    for ([[maybe_unused]] const auto& task :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+        ++count;
+    }
+    return count;
+}
+
+// Jobs waiting for a slot sit in a queue, not in threads, and all run once the slot frees up.
+TEST_F(JobManagerTest, WaitingJobsHoldNoThreads) {
+    manager(1);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<int> order{0};
+    std::atomic<bool> first_running{false};
+    std::string first = addJob([released, &first_running](JobContext&) {
+        first_running = true;
+        released.wait();
+        return okStatus();
+    });
+    std::vector<std::string> waiting;
+    for (int i = 0; i < 100; ++i) {
+        waiting.push_back(addJob([&order](JobContext&) {
+            ++order;
+            return okStatus();
+        }));
+    }
+    size_t threads_before = threadCount();
+    manager().start(first);
+    while (!first_running) {
+        std::this_thread::sleep_for(1ms);
+    }
+    for (const auto& id : waiting) {
+        manager().start(id);
+    }
+    // Each PENDING is a synced store write; on a busy disk a hundred take a while.
+    auto deadline = std::chrono::steady_clock::now() + 300s;
+    for (const auto& id : waiting) {
+        while (manager().snapshot(id)->status != JobStatus::Pending) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "job never PENDING";
+            std::this_thread::sleep_for(1ms);
+        }
+    }
+    // A job shows PENDING before its thread has written that to the store and stepped out, so
+    // give the threads time to end. With a thread per waiting job they never would.
+    while (threadCount() >= threads_before + 20 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_LT(threadCount(), threads_before + 20);
+
+    release.set_value();
+    for (const auto& id : waiting) {
+        EXPECT_EQ(manager().waitFor(id)->status, JobStatus::Completed);
+    }
+    EXPECT_EQ(manager().waitFor(first)->status, JobStatus::Completed);
+    EXPECT_EQ(order.load(), 100);
+}
+
 TEST_F(JobManagerTest, TimeoutStopsLongJob) {
     manager_ = std::make_unique<JobManager>(*store_, JobManagerOptions{2, 2, 1s});
     manager_->addObserver(observer_);
