@@ -20,7 +20,7 @@ constexpr const char* kImagesDirSetting = "images_dir";
 constexpr const char* kNamePrefix = "condorimage-";
 // The domain XML comes from the build record; a real one is a few KiB.
 constexpr size_t kMaxDomainXmlBytes = 1024 * 1024;
-// Progress: the copy is nearly all of a push.
+// The percent reached when the copy ends: copying is nearly all of a push.
 constexpr int kCopyDone = 95;
 
 const xmlChar* xmlName(const char* text) {
