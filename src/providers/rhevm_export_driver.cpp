@@ -347,9 +347,7 @@ Result<PushOutput> RhevmExportDriver::push(const PushRequest& request, JobContex
     }
     context.setPercent(100);
 
-    // TODO: ask the engine at api-url to import the VM into cluster (REST POST
-    // /storagedomains/<sd>/vms/<vm>/import, waiting up to timeout); this daemon only writes the
-    // export domain, so the import is done in the oVirt administration portal for now.
+    // TODO: ask the engine at api-url to import the VM into cluster (REST), waiting up to timeout.
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log->info("pushed VM {} to export domain {} ({} bytes) in {:.1f} s", vm.vm_id,
