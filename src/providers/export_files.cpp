@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -36,6 +37,44 @@ bool writeAll(int fd, const char* data, size_t size) {
         size -= static_cast<size_t>(written);
     }
     return true;
+}
+
+// Writes all of data at offset, retrying short writes and EINTR.
+bool writeAllAt(int fd, const char* data, size_t size, uint64_t offset) {
+    while (size > 0) {
+        ssize_t written = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        data += written;
+        size -= static_cast<size_t>(written);
+        offset += static_cast<uint64_t>(written);
+    }
+    return true;
+}
+
+// A byte range of a file that holds data; holes around it read as zeros.
+struct DataExtent {
+    uint64_t begin = 0;
+    uint64_t end = 0;
+};
+
+// The first data range at or after position. Holes are skipped so that a sparse raw image
+// stays sparse in the copy; where the file system cannot report holes, all of it is data.
+DataExtent nextDataExtent(int fd, uint64_t position, uint64_t total) {
+    off_t data = ::lseek(fd, static_cast<off_t>(position), SEEK_DATA);
+    if (data < 0) {
+        // ENXIO: nothing but a hole from position to the end of the file.
+        return errno == ENXIO ? DataExtent{total, total} : DataExtent{position, total};
+    }
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    uint64_t begin = static_cast<uint64_t>(data);
+    uint64_t end = hole < 0 ? total : std::min<uint64_t>(static_cast<uint64_t>(hole), total);
+    // A file that changed between the two calls may report an empty range: read on to the end.
+    return {begin, end > begin ? end : total};
 }
 
 }  // namespace
@@ -93,13 +132,20 @@ Status copyImageFile(const fs::path& source, const fs::path& destination, JobCon
     RemoveOnExit partial(destination);
 
     const auto total = static_cast<uint64_t>(info.st_size);
-    uint64_t copied = 0;
+    const auto span = static_cast<uint64_t>(last_percent - first_percent);
     std::vector<char> buffer(kCopyChunkBytes);
-    while (copied < total) {
+    uint64_t position = 0;
+    while (position < total) {
         if (context.cancelToken().cancelled()) {
             return Error{ErrorCode::Aborted, "aborted while copying to " + destination.string()};
         }
-        ssize_t got = ::read(in.get(), buffer.data(), buffer.size());
+        DataExtent extent = nextDataExtent(in.get(), position, total);
+        if (extent.begin >= total) {
+            break;
+        }
+        size_t wanted =
+            static_cast<size_t>(std::min<uint64_t>(buffer.size(), extent.end - extent.begin));
+        ssize_t got = ::pread(in.get(), buffer.data(), wanted, static_cast<off_t>(extent.begin));
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -108,14 +154,19 @@ Status copyImageFile(const fs::path& source, const fs::path& destination, JobCon
         }
         if (got == 0) {
             return toolFailure(source.string() + " became shorter while it was copied (" +
-                               std::to_string(copied) + " of " + std::to_string(total) + " bytes)");
+                               std::to_string(extent.begin) + " of " + std::to_string(total) +
+                               " bytes)");
         }
-        if (!writeAll(out.get(), buffer.data(), static_cast<size_t>(got))) {
+        if (!writeAllAt(out.get(), buffer.data(), static_cast<size_t>(got), extent.begin)) {
             return toolFailure("cannot write " + destination.string() + ": " + errnoText(errno));
         }
-        copied += static_cast<uint64_t>(got);
-        auto span = static_cast<uint64_t>(last_percent - first_percent);
-        context.setPercent(first_percent + static_cast<int>(span * copied / total));
+        position = extent.begin + static_cast<uint64_t>(got);
+        context.setPercent(first_percent + static_cast<int>(span * position / total));
+    }
+    // Sets the size when the source ends in a hole, which no write above reached.
+    if (::ftruncate(out.get(), static_cast<off_t>(total)) != 0) {
+        return toolFailure("cannot set the size of " + destination.string() + ": " +
+                           errnoText(errno));
     }
 
     // The copy must be on disk before a rename publishes it under its final name.

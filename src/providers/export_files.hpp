@@ -31,8 +31,9 @@ struct DiskImageInfo {
 Result<DiskImageInfo> readDiskImageInfo(const std::filesystem::path& path);
 
 // Copies source to destination, which must not exist yet, in chunks of kCopyChunkBytes.
-// After each chunk it reports progress (the copied share of the file mapped onto
-// [first_percent, last_percent]) and stops with Aborted when the job's token is cancelled.
+// Holes in source (SEEK_HOLE) are not written, so a sparse raw image stays sparse. After each
+// chunk it reports progress (the share of the file done, mapped onto [first_percent,
+// last_percent]) and stops with Aborted when the job's token is cancelled.
 // The copy is fsynced before this returns. On any failure the partial destination is removed.
 Status copyImageFile(const std::filesystem::path& source, const std::filesystem::path& destination,
                      JobContext& context, int first_percent, int last_percent);

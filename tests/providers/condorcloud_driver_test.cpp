@@ -129,6 +129,25 @@ TEST_F(CondorCloudDriverTest, PushWithoutLibvirtXmlWritesMinimalDomain) {
     EXPECT_EQ(xpathText(doc.get(), "/domain/devices/disk/source/@file"), finalImage().string());
 }
 
+TEST_F(CondorCloudDriverTest, PushKeepsRawImageSparse) {
+    // 64 MiB raw with 8 MiB of data at 16 MiB, the rest holes, as the condorcloud target makes.
+    source_ = temp_.path() / "disk.raw";
+    ASSERT_EQ(test::run("qemu-img create -f raw '" + source_.string() + "' 64M"), 0);
+    ASSERT_EQ(test::run("qemu-io -f raw -c 'write -P 0x33 16M 8M' '" + source_.string() + "'"), 0);
+    RecordingJobContext context(temp_.path() / "work");
+    Result<PushOutput> output = driver_.push(request("{}"), context);
+    ASSERT_TRUE(output.ok()) << output.error().message;
+
+    struct stat info {};
+    ASSERT_EQ(::stat(finalImage().c_str(), &info), 0);
+    EXPECT_EQ(info.st_size, 64 * 1024 * 1024);
+    EXPECT_LT(info.st_blocks * 512, 16 * 1024 * 1024);
+    EXPECT_EQ(readFile(finalImage()), readFile(source_));
+    XmlDocPtr doc(xmlReadFile(finalXml().c_str(), nullptr, XML_PARSE_NONET));
+    ASSERT_TRUE(doc);
+    EXPECT_EQ(xpathText(doc.get(), "/domain/devices/disk/driver/@type"), "raw");
+}
+
 TEST_F(CondorCloudDriverTest, AbortMidCopyLeavesNothing) {
     RecordingJobContext context(temp_.path() / "work", 20);
     Result<PushOutput> output = driver_.push(request(parametersWithXml()), context);
