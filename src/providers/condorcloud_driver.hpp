@@ -19,6 +19,7 @@ class CondorCloudDriver : public ProviderDriver {
 
     std::string target() const override { return "condorcloud"; }
     std::string failureType() const override { return "CondorCloud"; }
+    bool usesCredentials() const override { return false; }
 
     // Checks that images_dir and images_dir/staging are writable directories.
     Status checkPush(const ProviderDefinition& provider,

@@ -215,6 +215,11 @@ Status renameNoReplace(const fs::path& from, const fs::path& to) {
     if (error == EEXIST) {
         return invalidState(to.string() + " already exists");
     }
+    if (error == EXDEV) {
+        return userError("cannot rename " + from.string() + " to " + to.string() +
+                         ": they are on different file systems, so the staging folder must be "
+                         "on the destination's file system");
+    }
     if (error != EINVAL && error != ENOSYS) {
         return toolFailure("cannot rename " + from.string() + " to " + to.string() + ": " +
                            errnoText(error));
