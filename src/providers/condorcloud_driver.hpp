@@ -8,11 +8,11 @@
 namespace imagefactory {
 
 // Pushes condorcloud target images into the images folder of a Condor cloud host. The
-// provider definition may set images_dir (default /home/cloud/images), which must hold a
+// provider definition may set images_dir (default /home/cloud/images), which must contain a
 // staging folder on the same file system. A push copies the image to
 // staging/condorimage-<provider image id>.img, writes the libvirt domain XML next to it, then
-// renames the image and, last, the XML into images_dir: the XML's appearance tells the cloud
-// the image is complete. Credentials are ignored.
+// renames the image and, last, the XML into images_dir, because the XML's appearance is what
+// signals to the cloud that the image is complete. Credentials are ignored.
 class CondorCloudDriver : public ProviderDriver {
   public:
     CondorCloudDriver() = default;

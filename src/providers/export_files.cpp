@@ -56,14 +56,14 @@ bool writeAllAt(int fd, const char* data, size_t size, uint64_t offset) {
     return true;
 }
 
-// A byte range of a file that holds data; holes around it read as zeros.
+// A byte range of a file that contains data; holes around it read as zeros.
 struct DataExtent {
     uint64_t begin = 0;
     uint64_t end = 0;
 };
 
 // The first data range at or after position. Holes are skipped so that a sparse raw image
-// stays sparse in the copy; where the file system cannot report holes, all of it is data.
+// stays sparse in the copy. Where the file system cannot report holes, all of it is data.
 DataExtent nextDataExtent(int fd, uint64_t position, uint64_t total) {
     off_t data = ::lseek(fd, static_cast<off_t>(position), SEEK_DATA);
     if (data < 0) {

@@ -45,8 +45,8 @@ Status writeNewFile(const std::filesystem::path& path, std::string_view content)
 Status syncDirectory(const std::filesystem::path& directory);
 
 // Renames from to to, failing with InvalidState naming to when to already exists. Uses
-// RENAME_NOREPLACE where the file system supports it; elsewhere (NFS among them) it checks and
-// then renames, which leaves a short window in which a name created by someone else is replaced.
+// RENAME_NOREPLACE where the file system supports it. Elsewhere (NFS among them) it checks and
+// then renames, so a name that someone else creates in between is replaced.
 Status renameNoReplace(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Checks that path is an existing directory the daemon can create files in. Errors name the

@@ -111,7 +111,8 @@ Result<RhevmSettings> readSettings(const ProviderDefinition& provider) {
     return settings;
 }
 
-// The push call's credentials win over the definition's, field by field, as in the original.
+// The push call's credentials win over the definition's, field by field, as in the Python
+// Image Factory.
 Result<std::pair<std::string, Secret>> account(const RhevmSettings& settings,
                                                const ProviderCredentials& credentials) {
     const Secret* username = credentials.find("username");
@@ -203,7 +204,7 @@ Result<fs::path> findExportStorageDomain(const fs::path& nfs_dir) {
     }
     if (domains.empty()) {
         return notFound("nfs-dir " + nfs_dir.string() +
-                        " holds no oVirt storage domain (a folder with dom_md/metadata); is the "
+                        " contains no oVirt storage domain (a folder with dom_md/metadata); is the "
                         "export domain mounted there?");
     }
     if (domains.size() > 1) {
@@ -211,7 +212,7 @@ Result<fs::path> findExportStorageDomain(const fs::path& nfs_dir) {
         for (const fs::path& domain : domains) {
             names += (names.empty() ? "" : ", ") + domain.filename().string();
         }
-        return userError("nfs-dir " + nfs_dir.string() + " holds " +
+        return userError("nfs-dir " + nfs_dir.string() + " contains " +
                          std::to_string(domains.size()) + " storage domains (" + names +
                          "); point nfs-dir at a mount with exactly one");
     }
@@ -272,7 +273,7 @@ Result<PushOutput> RhevmExportDriver::push(const PushRequest& request, JobContex
     vm.created = std::time(nullptr);
 
     // The staging folder lives inside the domain, so the final renames stay on one file
-    // system. Its leading dot keeps vdsm's and the engine's listings from picking it up.
+    // system. It sits outside images/ and master/vms/, which are where the engine looks.
     const fs::path staging = domain / (".imagefactory-" + request.provider_image_id);
     if (Status s = makeDirectory(staging); !s) {
         return s.error();

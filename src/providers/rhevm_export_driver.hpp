@@ -26,7 +26,7 @@ class RhevmExportDriver : public ProviderDriver {
     std::string failureType() const override { return "RHEVM"; }
 
     // Checks the settings' types, that a username and a password are given, and that nfs-dir
-    // holds exactly one writable storage domain.
+    // contains exactly one writable storage domain.
     Status checkPush(const ProviderDefinition& provider,
                      const ProviderCredentials& credentials) const override;
 
@@ -38,8 +38,8 @@ class RhevmExportDriver : public ProviderDriver {
 };
 
 // The one storage domain below nfs_dir: a folder holding dom_md/metadata. Fails naming nfs_dir
-// when nfs_dir is missing or holds no domain or more than one, or when its metadata names a class
-// other than an export (Backup) domain.
+// when nfs_dir is missing or contains no domain or more than one, or when its metadata names a
+// class other than an export (Backup) domain.
 Result<std::filesystem::path> findExportStorageDomain(const std::filesystem::path& nfs_dir);
 
 }  // namespace imagefactory
