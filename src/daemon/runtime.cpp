@@ -3,6 +3,8 @@
 #include "build/image_targets.hpp"
 #include "build/mock_target.hpp"
 #include "core/logging.hpp"
+#include "providers/condorcloud_driver.hpp"
+#include "providers/rhevm_export_driver.hpp"
 
 namespace imagefactory {
 
@@ -44,6 +46,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings,
     }
     runtime->providers_.setCatalog(std::move(*catalog));
     runtime->providers_.add(std::make_shared<MockProviderDriver>(data_dir / "mock_providers"));
+    runtime->providers_.add(std::make_shared<CondorCloudDriver>());
+    runtime->providers_.add(std::make_shared<RhevmExportDriver>());
 
     FactoryOptions options;
     options.max_concurrent_local_builds =

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds the Debian 12 example template end to end into every cloud format, verifies each
-# output, and boots the qcow2 under QEMU on UEFI and BIOS. Needs root, the Debian mirror and
+# output, and boots the qcow2 under QEMU on UEFI and BIOS. Then pushes the condorcloud and
+# rhevm images into export folders and imports them back. Needs root, the Debian mirror and
 # about 10 GB under the build tree. Takes 10-25 minutes on 2 cores.
 #
 # Uses the imagefactory command line when it offers --template/--target/--imgdir; otherwise it
@@ -17,10 +18,10 @@ if "$IF_BIN/imagefactory" --help 2>&1 | grep -q -- '--template' &&
     imgdir=$(mktemp -d "$build_dir/images-e2e.XXXXXX")
     trap 'rm -rf "$imgdir"' EXIT
     status=0
-    for target in openstack-kvm ec2 vsphere azure hyperv gce condorcloud; do
+    for target in openstack-kvm ec2 vsphere azure hyperv gce condorcloud rhevm; do
         start=$(date +%s)
         if ! "$IF_BIN/imagefactory" --template "$template" --target "$target" \
-            --imgdir "$imgdir"; then
+            --imgdir "$imgdir" | tee "$imgdir/build-$target.out"; then
             echo "FAIL: build for target $target"
             status=1
             continue
@@ -33,6 +34,7 @@ if "$IF_BIN/imagefactory" --help 2>&1 | grep -q -- '--template' &&
     for file in "${qcows[@]}"; do
         qemu-img check "$file" >/dev/null || { echo "FAIL: qemu-img check $file"; status=1; }
     done
+    IF_IMGDIR="$imgdir" bash "$IF_SOURCE_DIR/tests/e2e/lib/export_push.bash" || status=1
     exit $status
 fi
 
