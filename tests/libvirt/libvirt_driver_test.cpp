@@ -287,6 +287,37 @@ TEST_F(LibvirtDriverTest, PushesRawImageAsRawVolume) {
               std::string::npos);
 }
 
+TEST_F(LibvirtDriverTest, SettingVariantsAcceptedByLibvirt) {
+    struct Case {
+        nlohmann::json settings;
+        std::string expected_xml;
+    };
+    std::vector<Case> cases = {
+        {{{"firmware", "bios"}}, "<type arch='x86_64' machine='pc-q35"},
+        {{{"secure_boot", true}}, "<feature enabled='yes' name='secure-boot'/>"},
+        {{{"serial_log_dir", (root_ / "serial").string()}}, "<serial type='file'>"},
+        {{{"memory_mib", 512}, {"vcpus", 2}}, "<vcpu placement='static'>2</vcpu>"},
+    };
+    for (const auto& c : cases) {
+        PushRequest push = request(qcow2());
+        push.provider = definition(c.settings);
+        RecordingContext context(root_);
+
+        Result<PushOutput> output = driver_.push(push, context);
+
+        ASSERT_TRUE(output.ok()) << c.settings.dump() << ": " << output.error().message;
+        virDomainPtr domain = virDomainLookupByUUIDString(conn_, output->target_identifier.c_str());
+        ASSERT_NE(domain, nullptr) << c.settings.dump();
+        char* xml = virDomainGetXMLDesc(domain, 0);
+        virDomainFree(domain);
+        ASSERT_NE(xml, nullptr);
+        std::string domain_xml = xml;
+        free(xml);
+        EXPECT_NE(domain_xml.find(c.expected_xml), std::string::npos)
+            << c.settings.dump() << " gave " << domain_xml;
+    }
+}
+
 TEST_F(LibvirtDriverTest, SecondPushOfTargetImageRejected) {
     PushRequest first = request(qcow2());
     RecordingContext context(root_);
