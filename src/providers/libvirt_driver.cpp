@@ -28,7 +28,7 @@ constexpr int kVerifiedPercent = 95;
 
 constexpr unsigned char kQcow2Magic[4] = {'Q', 'F', 'I', 0xfb};
 
-// What the upload needs to know about a target image file.
+// The format and sizes of a target image file, as the upload needs them.
 struct ImageFile {
     std::string format;          // "qcow2" or "raw"
     uint64_t file_bytes = 0;     // bytes to upload
@@ -130,8 +130,10 @@ Result<LibvirtPool> findPool(const Session& session) {
     return pool;
 }
 
-// Sends the file through the stream in chunks. Returns Aborted when the job is cancelled; the
-// caller aborts the stream and deletes the volume on any error.
+// Sends the file through the stream in chunks.
+// TODO: raw files are sent whole and stored fully allocated; a sparse stream would skip holes.
+// Returns Aborted when the job is cancelled; the caller aborts the stream and deletes the volume on
+// any error.
 Status sendFile(const Session& session, virStreamPtr stream, const std::filesystem::path& path,
                 uint64_t total, JobContext& context) {
     std::ifstream in(path, std::ios::binary);
@@ -221,8 +223,8 @@ Result<LibvirtVolume> uploadVolume(const Session& session, virStoragePoolPtr poo
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log->info("uploaded volume={} bytes={} seconds={:.2f}", name, image.file_bytes, seconds);
 
-    // libvirt re-reads the qcow2 header after an upload, but asynchronously: the refresh makes
-    // the capacity below the one of the uploaded header.
+    // libvirt re-reads the qcow2 header after an upload, but asynchronously, so the pool is
+    // refreshed first to make the capacity below the virtual size of the uploaded header.
     virStorageVolInfo info{};
     if (virStoragePoolRefresh(pool, 0) < 0 || virStorageVolGetInfo(volume.get(), &info) < 0) {
         Error error =
@@ -346,7 +348,7 @@ Result<PushOutput> LibvirtDriver::push(const PushRequest& request, JobContext& c
 }
 
 Result<std::string> LibvirtDriver::checkImport(const ImportRequest& request) const {
-    // Import carries no credentials, so only URIs that need none can be checked.
+    // TODO: import_image carries no credentials, so a URI that needs a login cannot be checked.
     Result<Session> session = openSession(request.provider, ProviderCredentials{});
     if (!session) {
         return session.error();

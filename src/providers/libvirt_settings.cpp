@@ -205,6 +205,7 @@ std::string pushedDomainXml(const LibvirtSettings& settings, const std::string& 
     xml += "  <memory unit='MiB'>" + std::to_string(settings.memory_mib) + "</memory>\n";
     xml += "  <vcpu>" + std::to_string(settings.vcpus) + "</vcpu>\n";
 
+    // TODO: the guest architecture is always x86_64, the only one the Debian builder makes.
     if (settings.firmware == "efi") {
         // Left alone, libvirt 9 picks the Microsoft-enrolled Secure Boot firmware, which the
         // guest then has to satisfy and which needs SMM; so the feature is always stated.
