@@ -130,10 +130,9 @@ Result<LibvirtPool> findPool(const Session& session) {
     return pool;
 }
 
-// Sends the file through the stream in chunks.
 // TODO: raw files are sent whole and stored fully allocated; a sparse stream would skip holes.
-// Returns Aborted when the job is cancelled; the caller aborts the stream and deletes the volume on
-// any error.
+// Sends the file through the stream in chunks. Returns Aborted when the job is cancelled. The
+// caller aborts the stream and deletes the volume on any error.
 Status sendFile(const Session& session, virStreamPtr stream, const std::filesystem::path& path,
                 uint64_t total, JobContext& context) {
     std::ifstream in(path, std::ios::binary);
