@@ -1,7 +1,5 @@
 #include "build/mock_target.hpp"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,6 +9,8 @@
 
 #include "core/records.hpp"
 #include "core/template.hpp"
+#include "core/template_xml.hpp"
+#include "core/text.hpp"
 
 namespace imagefactory {
 
@@ -20,47 +20,17 @@ constexpr std::chrono::milliseconds kDefaultStep{50};
 constexpr long kMaxStepMs = 60000;
 constexpr int kBuildSteps[] = {5, 10, 15, 20, 50, 75, 95};
 
-struct DocFree {
-    void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
-};
-using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
-
-DocPtr parseSafely(const std::string& xml) {
-    int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    return DocPtr(
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "mock.xml", nullptr, options));
-}
-
-// The text of the first child element of node called name, or nullopt.
-std::optional<std::string> childText(xmlNode* node, std::string_view name) {
-    for (xmlNode* child = node ? node->children : nullptr; child; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE && name == reinterpret_cast<const char*>(child->name)) {
-            xmlChar* text = xmlNodeGetContent(child);
-            std::string value = text ? reinterpret_cast<const char*>(text) : "";
-            xmlFree(text);
-            return value;
-        }
-    }
-    return std::nullopt;
-}
-
-std::string trim(const std::string& text) {
-    size_t first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) {
-        return {};
-    }
-    size_t last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
-}
-
 std::chrono::milliseconds stepDuration(const std::string& xml) {
-    DocPtr doc = parseSafely(xml);
-    auto value = childText(doc ? xmlDocGetRootElement(doc.get()) : nullptr, "mock_step_ms");
-    if (!value) {
+    auto doc = readTemplateDocument(xml);
+    if (!doc.ok()) {
+        return kDefaultStep;
+    }
+    const xmlNode* step = childElement(xmlDocGetRootElement(doc->get()), "mock_step_ms");
+    if (step == nullptr) {
         return kDefaultStep;
     }
     try {
-        long ms = std::stol(*value);
+        long ms = std::stol(xmlText(step));
         if (ms >= 0 && ms <= kMaxStepMs) {
             return std::chrono::milliseconds(ms);
         }
@@ -117,7 +87,7 @@ Result<BuildOutput> MockTarget::build(const BuildRequest& request, JobContext& c
     log->info("mock build started, {} ms per step", step.count());
 
     // The original's test hook: this exact template fails the build.
-    if (trim(request.template_xml) == "<template>FAIL</template>") {
+    if (trimWhitespace(request.template_xml) == "<template>FAIL</template>") {
         if (!sleepUnlessCancelled(context.cancelToken(), step)) {
             return Error{ErrorCode::Aborted, "aborted"};
         }
@@ -142,71 +112,20 @@ Result<BuildOutput> MockTarget::build(const BuildRequest& request, JobContext& c
     return output;
 }
 
-bool MockProviderDriver::resolve(const std::string& provider_argument,
-                                 ProviderDefinition& definition) const {
-    if (provider_argument.rfind("mock", 0) != 0) {
-        return false;
-    }
-    // The name becomes part of a file name and a target identifier: keep it plain.
-    for (char c : provider_argument) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-            return false;
-        }
-    }
-    definition.name = provider_argument;
-    definition.target = "mock";
-    definition.settings = "{}";
-    return true;
-}
-
-Status MockProviderDriver::checkCredentials(const std::string& credentials_xml) const {
-    // Messages here never quote the document: it may hold secrets.
-    constexpr const char* kExpected =
-        "expected <provider_credentials><mock_credentials><username>NAME</username>"
-        "</mock_credentials></provider_credentials>";
-    if (credentials_xml.size() > kMaxTemplateBytes) {
-        return userError("credentials document is too large; " + std::string(kExpected));
-    }
-    DocPtr doc = parseSafely(credentials_xml);
-    if (!doc) {
-        return userError("credentials are not well-formed XML; " + std::string(kExpected));
-    }
-    if (doc->intSubset || doc->extSubset) {
-        return userError("credentials must not contain a DOCTYPE");
-    }
-    xmlNode* root = xmlDocGetRootElement(doc.get());
-    if (!root ||
-        std::string_view(reinterpret_cast<const char*>(root->name)) != "provider_credentials") {
-        return userError("credentials root element is not provider_credentials; " +
-                         std::string(kExpected));
-    }
-    xmlNode* mock = nullptr;
-    for (xmlNode* child = root->children; child; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE &&
-            std::string_view(reinterpret_cast<const char*>(child->name)) == "mock_credentials") {
-            mock = child;
-        }
-    }
-    auto username = childText(mock, "username");
-    if (!mock || !username || trim(*username).empty()) {
-        return userError("credentials have no mock_credentials/username; " +
-                         std::string(kExpected));
+Status MockProviderDriver::checkPush(const ProviderDefinition&,
+                                     const ProviderCredentials& credentials) const {
+    if (credentials.find("username") == nullptr) {
+        return userError(
+            "credentials have no mock_credentials/username; expected "
+            "<provider_credentials><mock_credentials><username>NAME</username>"
+            "</mock_credentials></provider_credentials>");
     }
     return okStatus();
 }
 
 Result<PushOutput> MockProviderDriver::push(const PushRequest& request, JobContext& context) {
-    DocPtr doc = parseSafely(request.credentials_xml);
-    xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
-    xmlNode* mock = nullptr;
-    for (xmlNode* child = root ? root->children : nullptr; child; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE &&
-            std::string_view(reinterpret_cast<const char*>(child->name)) == "mock_credentials") {
-            mock = child;
-        }
-    }
-    auto username = childText(mock, "username");
-    if (!username) {
+    const Secret* username = request.credentials.find("username");
+    if (username == nullptr) {
         return userError("credentials have no mock_credentials/username");
     }
 
@@ -234,15 +153,15 @@ Result<PushOutput> MockProviderDriver::push(const PushRequest& request, JobConte
 
     PushOutput output;
     output.target_identifier = "Mock_" + request.provider.name + "_" + request.provider_image_id;
-    output.provider_account_identifier = trim(*username);
+    output.provider_account_identifier = username->reveal();
     return output;
 }
 
-Status MockProviderDriver::checkImport(const ImportRequest& request) const {
+Result<std::string> MockProviderDriver::checkImport(const ImportRequest& request) const {
     if (request.target_identifier.empty()) {
         return userError("target_identifier is empty");
     }
-    return okStatus();
+    return request.target_identifier;
 }
 
 }  // namespace imagefactory

@@ -20,7 +20,7 @@ class MockTarget : public Target {
     Result<BuildOutput> build(const BuildRequest& request, JobContext& context) override;
 };
 
-// Providers whose name starts with "mock". A push needs credentials
+// Pushes to providers of target mock (names starting with "mock"). A push needs credentials
 // <provider_credentials><mock_credentials><username>NAME</username>..., writes the image into
 // root/<provider>/<provider image id>.yml and records target identifier
 // Mock_<provider>_<provider image id>.
@@ -28,13 +28,12 @@ class MockProviderDriver : public ProviderDriver {
   public:
     explicit MockProviderDriver(std::filesystem::path root) : root_(std::move(root)) {}
 
-    std::string name() const override { return "mock*"; }
+    std::string target() const override { return "mock"; }
     std::string failureType() const override { return "Mock"; }
-    bool resolve(const std::string& provider_argument,
-                 ProviderDefinition& definition) const override;
-    Status checkCredentials(const std::string& credentials_xml) const override;
+    Status checkPush(const ProviderDefinition& provider,
+                     const ProviderCredentials& credentials) const override;
     Result<PushOutput> push(const PushRequest& request, JobContext& context) override;
-    Status checkImport(const ImportRequest& request) const override;
+    Result<std::string> checkImport(const ImportRequest& request) const override;
 
   private:
     std::filesystem::path root_;

@@ -54,6 +54,10 @@ class ProviderDriver {
     // The failure type reported in BuildFailedEvent when a push fails.
     virtual std::string failureType() const = 0;
 
+    // Whether push_image's credentials are parsed for this target. The original's condorcloud
+    // ignored them.
+    virtual bool usesCredentials() const { return true; }
+
     // Checked when push_image is called, before anything is recorded: the definition's
     // settings, the credentials and, where that is quick, that the provider answers. Errors
     // name the setting or element at fault and never quote a credential.

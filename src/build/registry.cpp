@@ -22,30 +22,35 @@ std::vector<std::string> TargetRegistry::names() const {
 }
 
 void ProviderRegistry::add(std::shared_ptr<ProviderDriver> driver) {
-    drivers_.push_back(std::move(driver));
+    std::string target = driver->target();
+    drivers_[target] = std::move(driver);
 }
 
 Result<std::pair<ProviderDriver*, ProviderDefinition>> ProviderRegistry::resolve(
     const std::string& provider_argument) const {
-    for (const auto& driver : drivers_) {
-        ProviderDefinition definition;
-        if (driver->resolve(provider_argument, definition)) {
-            return std::make_pair(driver.get(), definition);
+    auto definition = catalog_.resolve(provider_argument);
+    if (!definition.ok()) {
+        return definition.error();
+    }
+    auto driver = drivers_.find(definition->target);
+    if (driver == drivers_.end()) {
+        std::string known;
+        for (const std::string& target : targets()) {
+            known += (known.empty() ? "" : ", ") + target;
         }
+        return notFound("provider " + definition->name + " takes images of target " +
+                        definition->target + ", which this factory cannot push to; it pushes to " +
+                        known);
     }
-    std::string known;
-    for (const std::string& name : names()) {
-        known += (known.empty() ? "" : ", ") + name;
-    }
-    return notFound("unknown provider '" + provider_argument + "'; known providers: " + known);
+    return std::make_pair(driver->second.get(), std::move(*definition));
 }
 
-std::vector<std::string> ProviderRegistry::names() const {
-    std::vector<std::string> names;
-    for (const auto& driver : drivers_) {
-        names.push_back(driver->name());
+std::vector<std::string> ProviderRegistry::targets() const {
+    std::vector<std::string> targets;
+    for (const auto& [target, driver] : drivers_) {
+        targets.push_back(target);
     }
-    return names;
+    return targets;
 }
 
 }  // namespace imagefactory

@@ -28,7 +28,7 @@ class Secret {
 // The <provider_credentials> document of push_image, reduced to the one
 // <TARGET_credentials> element it must hold: each child element's name and trimmed text.
 struct ProviderCredentials {
-    std::string element;                  // e.g. "libvirt_credentials"; empty when none given
+    std::string element;                   // e.g. "libvirt_credentials"; empty when none given
     std::map<std::string, Secret> fields;  // e.g. "username", "password"
 
     bool empty() const { return element.empty(); }

@@ -78,16 +78,22 @@ int lineAt(std::string_view text, size_t offset) {
     return line;
 }
 
-std::string describeParseError(const xmlError* error) {
-    if (error == nullptr || error->message == nullptr) {
-        return "template is not well-formed XML";
+std::string describeParseError(const xmlError* error, const XmlDocumentKind& kind) {
+    std::string text = std::string(kind.what) + " is not well-formed XML";
+    if (error == nullptr) {
+        return text;
+    }
+    if (error->line > 0) {
+        text += " at line " + std::to_string(error->line);
+    }
+    if (!kind.detailed_errors || error->message == nullptr) {
+        return text;
     }
     std::string detail = error->message;
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) {
         detail.pop_back();
     }
-    std::string where = error->line > 0 ? " at line " + std::to_string(error->line) : "";
-    return "template is not well-formed XML" + where + ": " + detail;
+    return text + ": " + detail;
 }
 
 struct ParserContextFree {
@@ -97,21 +103,28 @@ struct ParserContextFree {
 }  // namespace
 
 Result<XmlDocPtr> readTemplateDocument(std::string_view xml) {
+    return readXmlDocument(xml, {"template", "template", true});
+}
+
+Result<XmlDocPtr> readXmlDocument(std::string_view xml, const XmlDocumentKind& kind) {
+    const std::string what = kind.what;
+    const std::string root_name = kind.root != nullptr ? kind.root : "element";
     // The size check comes first so that an oversized document costs no parsing at all.
     if (xml.size() > kMaxTemplateBytes) {
-        return userError("template is " + std::to_string(xml.size()) +
+        return userError(what + " is " + std::to_string(xml.size()) +
                          " bytes, larger than the limit of " + std::to_string(kMaxTemplateBytes) +
                          " bytes (1 MiB)");
     }
     if (xml.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        return userError("template is empty: expected an XML document with a <template> root");
+        return userError(what + " is empty: expected an XML document with a <" + root_name +
+                         "> root");
     }
     size_t bad_byte = findInvalidUtf8(xml);
     if (bad_byte != std::string_view::npos) {
         char byte_text[8];
         std::snprintf(byte_text, sizeof byte_text, "0x%02X",
                       static_cast<unsigned char>(xml[bad_byte]));
-        return userError("template is not valid UTF-8: invalid byte " + std::string(byte_text) +
+        return userError(what + " is not valid UTF-8: invalid byte " + std::string(byte_text) +
                          " at offset " + std::to_string(bad_byte) + " (line " +
                          std::to_string(lineAt(xml, bad_byte)) + ")");
     }
@@ -145,26 +158,26 @@ Result<XmlDocPtr> readTemplateDocument(std::string_view xml) {
 
     switch (guard.reason) {
         case StopReason::Doctype:
-            return userError("template contains a DOCTYPE declaration at line " +
+            return userError(what + " contains a DOCTYPE declaration at line " +
                              std::to_string(guard.line) +
-                             ": DTDs and entity declarations are not allowed in templates");
+                             ": DTDs and entity declarations are not allowed");
         case StopReason::TooDeep:
-            return userError("template nests elements deeper than " +
+            return userError(what + " nests elements deeper than " +
                              std::to_string(kMaxTemplateDepth) + " levels at line " +
                              std::to_string(guard.line) + " (element <" + guard.element + ">)");
         case StopReason::None:
             break;
     }
     if (!doc || !parser->wellFormed) {
-        return userError(describeParseError(xmlCtxtGetLastError(parser.get())));
+        return userError(describeParseError(xmlCtxtGetLastError(parser.get()), kind));
     }
 
     xmlNode* root = xmlDocGetRootElement(doc.get());
     if (root == nullptr) {
-        return userError("template has no root element: expected <template>");
+        return userError(what + " has no root element: expected <" + root_name + ">");
     }
-    if (!isElement(root, "template")) {
-        return userError("template root element must be <template>, found <" +
+    if (kind.root != nullptr && !isElement(root, kind.root)) {
+        return userError(what + " root element must be <" + root_name + ">, found <" +
                          std::string(reinterpret_cast<const char*>(root->name)) + "> at line " +
                          std::to_string(xmlGetLineNo(root)));
     }
@@ -194,6 +207,15 @@ XmlAttribute xmlAttribute(const xmlNode* node, const char* name) {
 bool isElement(const xmlNode* node, const char* name) {
     return node != nullptr && node->type == XML_ELEMENT_NODE &&
            xmlStrEqual(node->name, reinterpret_cast<const xmlChar*>(name));
+}
+
+const xmlNode* childElement(const xmlNode* node, const char* name) {
+    for (const xmlNode* child = node ? node->children : nullptr; child; child = child->next) {
+        if (isElement(child, name)) {
+            return child;
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace imagefactory

@@ -21,6 +21,18 @@ using XmlDocPtr = std::unique_ptr<xmlDoc, XmlDocFree>;
 // the file system and substitutes no entities. Safe to call from any thread at once.
 Result<XmlDocPtr> readTemplateDocument(std::string_view xml);
 
+// How readXmlDocument names and checks a document other than a template.
+struct XmlDocumentKind {
+    const char* what;  // the document's name in messages, e.g. "credentials"
+    const char* root;  // the root element it must have, or nullptr for any
+    // Whether parse errors may carry libxml2's detail, which can quote fragments of the text.
+    // Off for documents that hold secrets: their errors give the line only.
+    bool detailed_errors = true;
+};
+
+// Parses xml with the same limits and settings as readTemplateDocument.
+Result<XmlDocPtr> readXmlDocument(std::string_view xml, const XmlDocumentKind& kind);
+
 // The text content of node (all descendant text), as libxml2 returns it.
 std::string xmlText(const xmlNode* node);
 
@@ -34,5 +46,8 @@ XmlAttribute xmlAttribute(const xmlNode* node, const char* name);
 
 // True when node is an element called name (no namespace handling: TDL has none).
 bool isElement(const xmlNode* node, const char* name);
+
+// The first child element of node called name, or nullptr.
+const xmlNode* childElement(const xmlNode* node, const char* name);
 
 }  // namespace imagefactory

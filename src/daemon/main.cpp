@@ -38,6 +38,9 @@ void defineOptions(CLI::App& app, Settings& s) {
                    std::string("data directory for the image store and image files (default ") +
                        kDefaultDataDir + ")");
     app.add_option("--tmpdir", s.tmpdir, "directory for temporary files of tools (sets TMPDIR)");
+    app.add_option("--providers-dir", s.providers_dir,
+                   "folder with providers.json, rhevm.json and vsphere.json (default: the "
+                   "config file's folder)");
     app.add_option(
         "--timeout", s.timeout,
         "seconds a build or push may run before it fails with type Timeout (default: no limit)");

@@ -37,6 +37,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
     image_options.data_dir = runtime->store_->dataDir();
     image_options.boot_check = settings.boot_check.value_or(false);
     registerImageTargets(runtime->targets_, image_options);
+    auto catalog = ProviderCatalog::load(providersDirOf(settings));
+    if (!catalog.ok()) {
+        return catalog.error();
+    }
+    runtime->providers_.setCatalog(std::move(*catalog));
     runtime->providers_.add(std::make_shared<MockProviderDriver>(data_dir / "mock_providers"));
 
     FactoryOptions options;

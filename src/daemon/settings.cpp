@@ -132,6 +132,7 @@ Status applyConfigFile(Settings& settings) {
              reader.read("max_concurrent_local_sessions", settings.max_concurrent_local_sessions),
              reader.read("max_concurrent_push_sessions", settings.max_concurrent_push_sessions),
              reader.read("boot_check", settings.boot_check),
+             reader.read("providers_dir", settings.providers_dir),
              reader.read("qpidd", settings.qpidd),
              reader.read("broker_type", settings.broker_type),
              reader.read("heartbeat_interval", settings.heartbeat_interval),
@@ -164,6 +165,13 @@ Status checkSettings(const Settings& settings) {
 
 std::filesystem::path dataDirOf(const Settings& settings) {
     return settings.imgdir.value_or(kDefaultDataDir);
+}
+
+std::filesystem::path providersDirOf(const Settings& settings) {
+    if (settings.providers_dir) {
+        return *settings.providers_dir;
+    }
+    return std::filesystem::path(settings.config_file).parent_path();
 }
 
 }  // namespace imagefactory

@@ -31,6 +31,8 @@ struct Settings {
     std::optional<long> max_concurrent_local_sessions;
     std::optional<long> max_concurrent_push_sessions;
     std::optional<bool> boot_check;
+    // Folder with providers.json, rhevm.json and vsphere.json; the config file's folder if unset.
+    std::optional<std::string> providers_dir;
 
     // Daemon
     bool qmf = false;
@@ -64,5 +66,7 @@ Status applyConfigFile(Settings& settings);
 Status checkSettings(const Settings& settings);
 
 std::filesystem::path dataDirOf(const Settings& settings);
+
+std::filesystem::path providersDirOf(const Settings& settings);
 
 }  // namespace imagefactory

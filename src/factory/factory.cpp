@@ -5,6 +5,7 @@
 
 #include "build/provider.hpp"
 #include "build/target.hpp"
+#include "core/credentials.hpp"
 #include "core/logging.hpp"
 #include "core/template.hpp"
 #include "core/uuid.hpp"
@@ -298,6 +299,7 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
         ProviderDriver* driver;
         ProviderDefinition definition;
         TargetImageRecord target_image;
+        ProviderCredentials credentials;
     };
     std::vector<Planned> planned;
     for (const auto& argument : providers) {
@@ -318,14 +320,23 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
                                 definition.target + ", which provider " + definition.name +
                                 " needs");
         }
-        // The driver's message must not quote the credentials; nothing here adds them.
-        Status credentials_ok = driver->checkCredentials(credentials_xml);
-        if (!credentials_ok.ok()) {
-            return Error{credentials_ok.error().code,
-                         "credentials for provider " + definition.name +
-                             " are not usable: " + credentials_ok.error().message};
+        // Neither the parser's nor the driver's messages quote a credential, and nothing here
+        // adds one.
+        ProviderCredentials credentials;
+        if (driver->usesCredentials()) {
+            auto parsed = parseProviderCredentials(credentials_xml, definition.target);
+            if (!parsed.ok()) {
+                return Error{parsed.error().code, "credentials for provider " + definition.name +
+                                                      " are not usable: " + parsed.error().message};
+            }
+            credentials = std::move(*parsed);
         }
-        planned.push_back({driver, definition, *source});
+        Status accepted = driver->checkPush(definition, credentials);
+        if (!accepted.ok()) {
+            return Error{accepted.error().code, "cannot push to provider " + definition.name +
+                                                    ": " + accepted.error().message};
+        }
+        planned.push_back({driver, definition, *source, std::move(credentials)});
     }
 
     TimestampMs now = nowMs();
@@ -364,7 +375,8 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
         request.provider_image_id = jobs[i].id;
         request.provider = planned[i].definition;
         request.target_image_file = store_.dataDir() / planned[i].target_image.file;
-        request.credentials_xml = credentials_xml;
+        request.target_image_parameters = planned[i].target_image.parameters;
+        request.credentials = std::move(planned[i].credentials);
         jobs_->create(jobs[i], pushWork(*planned[i].driver, jobs[i], std::move(request)));
     }
     for (const auto& job : jobs) {
@@ -383,9 +395,8 @@ JobWork Factory::pushWork(ProviderDriver& driver, const JobSnapshot& job, PushRe
     work.failure_type = driver.failureType();
     work.run = [&driver, shared_request, output](JobContext& context) -> Status {
         auto pushed = driver.push(*shared_request, context);
-        // The credentials are needed no longer than the push itself.
-        shared_request->credentials_xml.assign(shared_request->credentials_xml.size(), '\0');
-        shared_request->credentials_xml.clear();
+        // The credentials are needed no longer than the push itself; Secret wipes them.
+        shared_request->credentials = ProviderCredentials();
         if (!pushed.ok()) {
             return pushed.error();
         }
@@ -433,15 +444,16 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     if (!descriptor_ok.ok()) {
         return descriptor_ok.error();
     }
-    Status exists = driver->checkImport({target_identifier, definition});
-    if (!exists.ok()) {
-        return exists.error();
+    auto canonical = driver->checkImport({target_identifier, definition});
+    if (!canonical.ok()) {
+        return canonical.error();
     }
+    const std::string& identifier = *canonical;
 
     std::lock_guard lock(import_mutex_);
 
     // The same provider image imported again gives the same ids.
-    auto existing = store_.findProviderImage(definition.name, target_identifier);
+    auto existing = store_.findProviderImage(definition.name, identifier);
     if (!existing.ok()) {
         return existing.error();
     }
@@ -532,7 +544,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
         provider_image.job.percent_complete = 100;
         provider_image.created_at = now;
     }
-    provider_image.target_identifier = target_identifier;
+    provider_image.target_identifier = identifier;
     provider_image.updated_at = now;
     batch.provider_images.push_back(provider_image);
 
@@ -547,7 +559,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     componentLogger("factory")->info(
         "imported target_identifier={} provider={} image={} build={} target_image={} "
         "provider_image={}",
-        target_identifier, definition.name, image.id, build.id, target_image.id, provider_image.id);
+        identifier, definition.name, image.id, build.id, target_image.id, provider_image.id);
     return ImportResult{image.id, build.id, target_image.id, provider_image.id};
 }
 

@@ -225,6 +225,78 @@ TEST_F(FactoryTest, RejectsUnknownProviderListingKnownOnes) {
     EXPECT_NE(jobs.error().message.find("mock"), std::string::npos);
 }
 
+TEST_F(FactoryTest, RejectsProviderOfTargetWithoutDriver) {
+    JobSnapshot built = buildOne();
+    auto jobs = factory_->pushImage(built.image_id, "", {"ec2-us-east-1"}, kCredentials);
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_EQ(jobs.error().code, ErrorCode::NotFound);
+    EXPECT_NE(jobs.error().message.find("target ec2"), std::string::npos) << jobs.error().message;
+}
+
+TEST_F(FactoryTest, InlineProviderDefinitionNamesTheProviderImage) {
+    JobSnapshot built = buildOne();
+    auto jobs = factory_->pushImage(built.image_id, "", {R"({"target": "mock", "name": "lab-3"})"},
+                                    kCredentials);
+    ASSERT_TRUE(jobs.ok()) << jobs.error().message;
+    JobSnapshot pushed = *factory_->waitForJob(jobs->front().id);
+    ASSERT_EQ(pushed.status, JobStatus::Completed);
+    EXPECT_EQ(store_->getProviderImage(pushed.id)->provider, "lab-3");
+}
+
+TEST_F(FactoryTest, RefusedPushRecordsNothing) {
+    JobSnapshot built = buildOne();
+    const std::string no_username =
+        "<provider_credentials><mock_credentials><password>hunter2-secret</password>"
+        "</mock_credentials></provider_credentials>";
+    auto jobs = factory_->pushImage(built.image_id, "", {"mock-a", "mock-b"}, no_username);
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_NE(jobs.error().message.find("cannot push to provider mock-a"), std::string::npos)
+        << jobs.error().message;
+    EXPECT_EQ(jobs.error().message.find("hunter2"), std::string::npos);
+    auto pushed = store_->providerImagesOfTargetImage(built.id);
+    ASSERT_TRUE(pushed.ok());
+    EXPECT_TRUE(pushed->empty());
+    EXPECT_EQ(store_->getImage(built.image_id)->latest_unpushed, built.build_id);
+}
+
+// A provider whose ids are case-blind, to show that import records the driver's spelling.
+class CaseBlindDriver : public ProviderDriver {
+  public:
+    std::string target() const override { return "caseblind"; }
+    std::string failureType() const override { return "CaseBlind"; }
+    Status checkPush(const ProviderDefinition&, const ProviderCredentials&) const override {
+        return okStatus();
+    }
+    Result<PushOutput> push(const PushRequest&, JobContext&) override {
+        return toolFailure("this driver only imports");
+    }
+    Result<std::string> checkImport(const ImportRequest& request) const override {
+        std::string id = request.target_identifier;
+        for (char& c : id) {
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        if (id == "MISSING") {
+            return notFound("no image " + id);
+        }
+        return id;
+    }
+};
+
+TEST_F(FactoryTest, ImportRecordsTheDriversCanonicalIdentifier) {
+    providers_.add(std::make_shared<CaseBlindDriver>());
+    const std::string provider = R"({"target": "caseblind", "name": "cb"})";
+    auto first = factory_->importImage("", "", "img-7", "<image/>", "caseblind", provider);
+    auto second = factory_->importImage("", "", "IMG-7", "<image/>", "caseblind", provider);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_EQ(first->provider_image_id, second->provider_image_id);
+    EXPECT_EQ(store_->getProviderImage(first->provider_image_id)->target_identifier, "IMG-7");
+
+    auto missing = factory_->importImage("", "", "missing", "<image/>", "caseblind", provider);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
+}
+
 TEST_F(FactoryTest, RejectsPushOfUnknownImage) {
     auto jobs = factory_->pushImage(newUuid(), "", {"mock-cloud"}, kCredentials);
     ASSERT_FALSE(jobs.ok());
