@@ -3,6 +3,7 @@
 #include "build/image_targets.hpp"
 #include "build/mock_target.hpp"
 #include "core/logging.hpp"
+#include "providers/libvirt_driver.hpp"
 
 namespace imagefactory {
 
@@ -43,6 +44,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings) {
     }
     runtime->providers_.setCatalog(std::move(*catalog));
     runtime->providers_.add(std::make_shared<MockProviderDriver>(data_dir / "mock_providers"));
+    runtime->providers_.add(std::make_shared<LibvirtDriver>());
 
     FactoryOptions options;
     options.max_concurrent_local_builds =
