@@ -32,6 +32,11 @@ Error invalidSetting(const std::string& key, const nlohmann::json& value,
 // which libvirt would reject or which would corrupt a log line.
 Result<std::string> readName(const nlohmann::json& settings, const std::string& key) {
     const nlohmann::json& value = settings.at(key);
+    // The XML form of a definition turns digit-only attributes into numbers, and a pool or
+    // network may well be called "2024".
+    if (value.is_number_integer() && key != "uri" && key != "serial_log_dir") {
+        return value.dump();
+    }
     if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
         return invalidSetting(key, value, "a non-empty string");
     }

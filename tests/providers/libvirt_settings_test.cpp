@@ -79,6 +79,16 @@ TEST(LibvirtSettingsTest, InvalidValuesNamed) {
     }
 }
 
+TEST(LibvirtSettingsTest, NumericPoolNameAccepted) {
+    nlohmann::json json = minimal();
+    json["pool"] = 2024;
+
+    Result<LibvirtSettings> settings = parseLibvirtSettings(json);
+
+    ASSERT_TRUE(settings.ok()) << settings.error().message;
+    EXPECT_EQ(settings->pool, "2024");
+}
+
 TEST(LibvirtSettingsTest, NonObjectRejected) {
     Result<LibvirtSettings> settings = parseLibvirtSettings(nlohmann::json::array());
 
