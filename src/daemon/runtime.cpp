@@ -4,6 +4,7 @@
 #include "build/mock_target.hpp"
 #include "core/logging.hpp"
 #include "providers/condorcloud_driver.hpp"
+#include "providers/libvirt_driver.hpp"
 #include "providers/rhevm_export_driver.hpp"
 
 namespace imagefactory {
@@ -47,6 +48,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings,
     runtime->providers_.setCatalog(std::move(*catalog));
     runtime->providers_.add(std::make_shared<MockProviderDriver>(data_dir / "mock_providers"));
     runtime->providers_.add(std::make_shared<CondorCloudDriver>());
+    runtime->providers_.add(std::make_shared<LibvirtDriver>());
     runtime->providers_.add(std::make_shared<RhevmExportDriver>());
 
     FactoryOptions options;
