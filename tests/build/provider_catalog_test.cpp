@@ -156,5 +156,15 @@ TEST_F(ProviderCatalogTest, RegistryNamesTargetWithoutDriver) {
     EXPECT_NE(ec2.error().message.find("pushes to mock"), std::string::npos);
 }
 
+// The README points operators at examples/providers.json: it must stay loadable.
+TEST_F(ProviderCatalogTest, ExampleDefinitionsLoad) {
+    fs::copy_file(fs::path(IF_SOURCE_DIR) / "examples" / "providers.json", dir_ / "providers.json");
+    auto catalog = ProviderCatalog::load(dir_);
+    ASSERT_TRUE(catalog.ok()) << catalog.error().message;
+    EXPECT_EQ(catalog->resolve("lab-libvirt")->target, "libvirt");
+    EXPECT_EQ(catalog->resolve("condor")->target, "condorcloud");
+    EXPECT_EQ(catalog->resolve("rhev-export")->target, "rhevm");
+}
+
 }  // namespace
 }  // namespace imagefactory
