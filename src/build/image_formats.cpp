@@ -18,6 +18,7 @@
 #include "build/digest.hpp"
 #include "build/disk_assembler.hpp"
 #include "build/disk_layout.hpp"
+#include "core/template_xml.hpp"
 
 namespace imagefactory {
 
@@ -36,32 +37,6 @@ uint32_t getBe32(const uint8_t* at) {
 
 uint64_t getBe64(const uint8_t* at) {
     return static_cast<uint64_t>(getBe32(at)) << 32 | getBe32(at + 4);
-}
-
-std::string xmlEscape(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
@@ -389,8 +364,8 @@ Status checkFixedVhd(const fs::path& file) {
 }
 
 std::string ovfDescriptor(const OvfDisk& disk) {
-    std::string name = xmlEscape(disk.vm_name);
-    std::string file = xmlEscape(disk.file_name);
+    std::string name = escapeXml(disk.vm_name);
+    std::string file = escapeXml(disk.file_name);
     std::string item_open = "      <Item>\n";
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
            "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\""

@@ -209,6 +209,33 @@ bool isElement(const xmlNode* node, const char* name) {
            xmlStrEqual(node->name, reinterpret_cast<const xmlChar*>(name));
 }
 
+std::string escapeXml(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
 const xmlNode* childElement(const xmlNode* node, const char* name) {
     for (const xmlNode* child = node ? node->children : nullptr; child; child = child->next) {
         if (isElement(child, name)) {

@@ -47,6 +47,9 @@ XmlAttribute xmlAttribute(const xmlNode* node, const char* name);
 // True when node is an element called name (no namespace handling: TDL has none).
 bool isElement(const xmlNode* node, const char* name);
 
+// Returns text with & < > ' and " replaced by entities, for element text and attribute values.
+std::string escapeXml(std::string_view text);
+
 // The first child element of node called name, or nullptr.
 const xmlNode* childElement(const xmlNode* node, const char* name);
 

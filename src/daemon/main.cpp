@@ -80,8 +80,9 @@ void defineOptions(CLI::App& app, Settings& s) {
     app.add_option("--build", s.build, "push: build UUID (default: the image's latest)")
         ->group(jobs);
     app.add_option("--provider", s.providers, "push or import: provider (repeatable)")->group(jobs);
-    app.add_option("--credentials", s.credentials,
-                   "push: <provider_credentials> XML, or a file holding it")
+    app.add_option(
+           "--credentials", s.credentials,
+           "push: <provider_credentials> XML, or a file holding it (condorcloud needs none)")
         ->group(jobs);
     app.add_option("--target-image", s.target_image,
                    "import: the provider's id of an existing image")

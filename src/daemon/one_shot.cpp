@@ -41,9 +41,8 @@ Result<Mode> chooseMode(const Settings& s) {
         return Mode::Import;
     }
     if (!s.image.empty() && !s.providers.empty()) {
-        if (s.credentials.empty()) {
-            return userError("push needs --credentials: <provider_credentials> XML or a file");
-        }
+        // Credentials may be left out: condorcloud takes none, and the other drivers name the
+        // element they miss.
         return Mode::Push;
     }
     if ((!s.template_argument.empty() && !s.targets.empty()) ||
@@ -57,8 +56,8 @@ Result<Mode> chooseMode(const Settings& s) {
         return userError("build needs --template (XML, file, URL or UUID)");
     }
     return userError(
-        "nothing to do: give --template and --target to build, --image, --provider and "
-        "--credentials to push, --target-image to import, or --qmf to run the daemon "
+        "nothing to do: give --template and --target to build, --image and --provider (and "
+        "--credentials) to push, --target-image to import, or --qmf to run the daemon "
         "(see --help)");
 }
 
@@ -154,7 +153,7 @@ int runOneShot(const Settings& settings) {
         return fail(mode.error());
     }
     std::string credentials;
-    if (*mode == Mode::Push) {
+    if (*mode == Mode::Push && !settings.credentials.empty()) {
         auto read = readCredentials(settings.credentials);
         if (!read.ok()) {
             return fail(read.error());

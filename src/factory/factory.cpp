@@ -8,6 +8,7 @@
 #include "core/credentials.hpp"
 #include "core/logging.hpp"
 #include "core/template.hpp"
+#include "core/template_xml.hpp"
 #include "core/uuid.hpp"
 #include "factory/image_descriptor.hpp"
 #include "factory/lineage_observer.hpp"
@@ -32,23 +33,7 @@ std::string imageDescriptor(const std::string& name) {
     if (name.empty()) {
         return "<image/>";
     }
-    std::string escaped;
-    for (char c : name) {
-        switch (c) {
-            case '<':
-                escaped += "&lt;";
-                break;
-            case '>':
-                escaped += "&gt;";
-                break;
-            case '&':
-                escaped += "&amp;";
-                break;
-            default:
-                escaped += c;
-        }
-    }
-    return "<image><name>" + escaped + "</name></image>";
+    return "<image><name>" + escapeXml(name) + "</name></image>";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/template_xml.hpp"
 #include "core/text.hpp"
 #include "providers/libvirt_connection.hpp"
 #include "providers/libvirt_settings.hpp"

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/template_xml.hpp"
 #include "core/text.hpp"
 
 namespace imagefactory {
@@ -172,33 +173,6 @@ Result<LibvirtSettings> parseLibvirtSettings(const nlohmann::json& settings) {
         parsed.serial_log_dir = *dir;
     }
     return parsed;
-}
-
-std::string escapeXml(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 std::string pushedDomainXml(const LibvirtSettings& settings, const std::string& name,

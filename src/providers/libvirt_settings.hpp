@@ -26,9 +26,6 @@ struct LibvirtSettings {
 // and the value at fault.
 Result<LibvirtSettings> parseLibvirtSettings(const nlohmann::json& settings);
 
-// Escapes text for an XML attribute value or element content.
-std::string escapeXml(const std::string& text);
-
 // The persistent domain defined for a pushed volume: q35, virtio disk from the pool, no
 // graphics, and a serial console on a pty or in serial_log_dir/<name>.serial.log.
 std::string pushedDomainXml(const LibvirtSettings& settings, const std::string& name,
