@@ -1,8 +1,10 @@
 #!/bin/bash
 # Stops the virtlogd and libvirtd that start.sh started with the same IF_LIBVIRT_DIR. libvirtd
 # leaves guests running when it exits and reloads transient pools when it starts again, so
-# first this destroys and undefines (with their NVRAM) the domains named imagefactory-*, and
-# destroys the transient pools named imagefactory-*. Succeeds when nothing is running.
+# first this removes what a test run left behind: domains whose disk is in a test pool
+# (transient pools named imagefactory-test-* or imagefactory-e2e-*), then those pools. Domains
+# an operator pushed (imagefactory-<id> in other pools) are left alone. A libvirtd that start.sh
+# found already running is left running. Succeeds when nothing is running.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,16 +37,25 @@ stop_daemon() {
     rm -f "$1"
 }
 
-if pid_of "$state/run/libvirtd.pid" libvirtd >/dev/null; then
+test_pools='^imagefactory-(test|e2e)-'
+if virsh -c "$uri" version >/dev/null 2>&1; then
     for domain in $(virsh -c "$uri" list --all --name 2>/dev/null | grep '^imagefactory-'); do
+        virsh -c "$uri" dumpxml "$domain" 2>/dev/null |
+            grep -Eq "pool='imagefactory-(test|e2e)-" || continue
         virsh -c "$uri" destroy "$domain" >/dev/null 2>&1
         virsh -c "$uri" undefine "$domain" --nvram >/dev/null 2>&1 ||
             echo "libvirt: cannot undefine domain $domain" >&2
     done
-    for pool in $(virsh -c "$uri" pool-list --transient --name 2>/dev/null | grep '^imagefactory-'); do
+    for pool in $(virsh -c "$uri" pool-list --transient --name 2>/dev/null | grep -E "$test_pools"); do
         virsh -c "$uri" pool-destroy "$pool" >/dev/null 2>&1 ||
             echo "libvirt: cannot destroy pool $pool" >&2
     done
+fi
+
+if [[ -e $state/run/foreign ]]; then
+    rm -f "$state/run/foreign"
+    echo "libvirt: left the libvirtd that was already running in place"
+    exit 0
 fi
 
 stop_daemon "$state/run/libvirtd.pid" libvirtd
