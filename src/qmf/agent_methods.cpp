@@ -10,7 +10,8 @@ namespace imagefactory::qmf {
 namespace {
 
 constexpr std::string_view kRedacted = "*** REDACTED ***";
-// Build calls whose template is being downloaded at once; more get an Unavailable exception.
+// Calls that run off the AMQP thread at once (see mayWaitOnNetwork); more get an Unavailable
+// exception.
 constexpr size_t kMaxDeferredCalls = 8;
 
 CallError fromFactoryError(const Error& error) {
@@ -105,6 +106,29 @@ std::string redacted(std::string text, const std::string& secret) {
     return text;
 }
 
+// Whether the call may wait on another host: a template download (up to the fetch timeout),
+// or a push whose provider is contacted before the call returns (libvirt connects, export
+// folders may sit on NFS). Such calls run off the AMQP thread. Mock providers never wait.
+bool mayWaitOnNetwork(const schema::Method& method, const Map& arguments) {
+    if (method.name == schema::kBuildImage) {
+        auto form = classifyTemplateArgument(textArgument(arguments, schema::kTemplate));
+        return form.ok() && *form == TemplateForm::Url;
+    }
+    if (method.name == schema::kPushImage) {
+        auto providers = arguments.find(std::string(schema::kProviders));
+        const List* list = providers != arguments.end() ? providers->second.list() : nullptr;
+        if (list == nullptr) {
+            return false;
+        }
+        for (const Value& provider : *list) {
+            if (!provider.text() || provider.text()->rfind("mock", 0) != 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 void Agent::State::handleMethod(const Message& request, std::vector<Message>& out,
@@ -160,18 +184,14 @@ void Agent::State::handleMethod(const Message& request, std::vector<Message>& ou
         return;
     }
 
-    // A template URL means a download of up to the fetch timeout: do it off this thread.
-    if (method->name == schema::kBuildImage) {
-        auto form = classifyTemplateArgument(textArgument(arguments, schema::kTemplate));
-        if (form.ok() && *form == TemplateForm::Url) {
-            if (!deferCall(request, *object, *method, arguments, encoded_form)) {
-                out.push_back(exception(request, qmfErrorCodeFor(ErrorCode::Unavailable),
-                                        "too many template downloads in progress (" +
-                                            std::to_string(kMaxDeferredCalls) +
-                                            "); call build_image again later"));
-            }
-            return;
+    if (mayWaitOnNetwork(*method, arguments)) {
+        if (!deferCall(request, *object, *method, arguments, encoded_form)) {
+            out.push_back(exception(request, qmfErrorCodeFor(ErrorCode::Unavailable),
+                                    "too many slow calls in progress (" +
+                                        std::to_string(kMaxDeferredCalls) + "); call " +
+                                        method->name + " again later"));
         }
+        return;
     }
     out.push_back(methodReply(request, *method_name, *object, arguments,
                               callMethod(*object, *method, arguments)));

@@ -502,6 +502,40 @@ TEST_F(AgentTest, PushImageCreatesPushAdaptor) {
     EXPECT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
 }
 
+// A push to a provider that may be contacted (anything but mock*) runs off the AMQP thread;
+// its reply, here an error, comes through takeEvents() with the request's correlation id.
+TEST_F(AgentTest, PushToRealProviderRepliesLater) {
+    List built = buildImage(kFastTemplate, List{Value("mock")});
+    ASSERT_EQ(built.size(), 1u);
+    ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(built[0])));
+    auto build_view = harness_.factory().job(jobIdOf(built[0]));
+    ASSERT_TRUE(build_view.has_value());
+
+    auto out = harness_.send(methodCall("push_image", factoryAddress(),
+                                        Map{{"image", build_view->image_id},
+                                            {"build", ""},
+                                            {"providers", List{Value("ec2-us-east-1")}},
+                                            {"credentials", ""}},
+                                        "push-later"));
+    EXPECT_TRUE(out.empty());
+
+    std::optional<Message> reply;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!reply && std::chrono::steady_clock::now() < deadline) {
+        for (Message& message : harness_.agent().takeEvents(100)) {
+            if (prop(message, "qmf.opcode") == "_exception") {
+                reply = std::move(message);
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(reply.has_value()) << "no deferred reply within 30 s";
+    ASSERT_TRUE(reply->correlation_id.has_value());
+    EXPECT_EQ(reply->correlation_id->text().value_or(""), "push-later");
+    EXPECT_NE(textField(exceptionValues(*reply), "error_text")->find("target ec2"),
+              std::string::npos);
+}
+
 TEST_F(AgentTest, FactoryErrorCodes) {
     auto out = harness_.send(methodCall("push_image", factoryAddress(),
                                         Map{{"image", "no-such-image"},
