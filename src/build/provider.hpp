@@ -64,6 +64,19 @@ class ProviderDriver {
     virtual Status checkPush(const ProviderDefinition& provider,
                              const ProviderCredentials& credentials) const = 0;
 
+    // Checked after checkPush for each target image about to be pushed, still before anything
+    // is recorded: for example that the provider holds no copy of it already.
+    virtual Status checkTargetImage(const ProviderDefinition& provider,
+                                    const ProviderCredentials& credentials,
+                                    const std::string& target_image_id,
+                                    const std::filesystem::path& target_image_file) const {
+        (void)provider;
+        (void)credentials;
+        (void)target_image_id;
+        (void)target_image_file;
+        return okStatus();
+    }
+
     // Puts the image at the provider. On failure or abort, whatever the push made there is
     // removed again.
     virtual Result<PushOutput> push(const PushRequest& request, JobContext& context) = 0;

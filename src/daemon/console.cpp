@@ -168,6 +168,18 @@ void printEvent(const Event& event, const ConsoleSettings& settings) {
     std::cout << std::endl;
 }
 
+// A line for a watched job that had ended before the watch began, shaped like an event line.
+void printEndedBefore(const std::string& object, const std::string& status,
+                      const ConsoleSettings& settings) {
+    if (settings.output == "json") {
+        std::cout
+            << json{{"object", object}, {"status", status}, {"ended_before_watch", true}}.dump()
+            << std::endl;
+        return;
+    }
+    std::cout << object << " " << status << " (ended before the watch began)" << std::endl;
+}
+
 bool isFinalStatus(const std::string& status) {
     return status == "COMPLETED" || status == "FAILED";
 }
@@ -341,6 +353,8 @@ class ConsoleCommands {
                 std::string status =
                     qmf::textField(object->values, std::string(qmf::schema::kStatus)).value_or("");
                 if (isFinalStatus(status)) {
+                    // Say so, or a job that ended before the watch would pass without a word.
+                    printEndedBefore(address->object_name, status, settings_);
                     failed = failed || status == "FAILED";
                     continue;
                 }

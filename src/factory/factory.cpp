@@ -322,6 +322,12 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
             return Error{accepted.error().code, "cannot push to provider " + definition.name +
                                                     ": " + accepted.error().message};
         }
+        accepted = driver->checkTargetImage(definition, credentials, source->id,
+                                            store_.dataDir() / source->file);
+        if (!accepted.ok()) {
+            return Error{accepted.error().code, "cannot push to provider " + definition.name +
+                                                    ": " + accepted.error().message};
+        }
         planned.push_back({driver, definition, *source, std::move(credentials)});
     }
 

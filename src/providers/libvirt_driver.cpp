@@ -241,9 +241,47 @@ Result<LibvirtVolume> uploadVolume(const Session& session, virStoragePoolPtr poo
     return volume;
 }
 
+std::string volumeNameOf(const std::string& target_image_id, const ImageFile& image) {
+    return "imagefactory-" + target_image_id + "." + image.format;
+}
+
+// The error for a target image whose volume is in the pool already, or ok.
+Status checkNotInPool(const Session& session, virStoragePoolPtr pool,
+                      const std::string& target_image_id, const std::string& volume_name) {
+    // A pushed volume belongs to a domain that may be running; never replace it.
+    if (LibvirtVolume existing{virStorageVolLookupByName(pool, volume_name.c_str())}) {
+        return session.error(ErrorCode::InvalidState,
+                             "target image " + target_image_id + " is already in pool " +
+                                 quoteValue(session.settings.pool) + " at " +
+                                 quoteValue(session.settings.uri) + " as volume " +
+                                 quoteValue(volume_name) + "; delete that volume to push it again");
+    }
+    return okStatus();
+}
+
 }  // namespace
 
 LibvirtDriver::LibvirtDriver() = default;
+
+Status LibvirtDriver::checkTargetImage(const ProviderDefinition& provider,
+                                       const ProviderCredentials& credentials,
+                                       const std::string& target_image_id,
+                                       const std::filesystem::path& target_image_file) const {
+    Result<Session> session = openSession(provider, credentials);
+    if (!session) {
+        return session.error();
+    }
+    Result<LibvirtPool> pool = findPool(*session);
+    if (!pool) {
+        return pool.error();
+    }
+    Result<ImageFile> image = inspectImageFile(target_image_file);
+    if (!image) {
+        return image.error();
+    }
+    return checkNotInPool(*session, pool->get(), target_image_id,
+                          volumeNameOf(target_image_id, *image));
+}
 
 Status LibvirtDriver::checkPush(const ProviderDefinition& provider,
                                 const ProviderCredentials& credentials) const {
@@ -273,17 +311,14 @@ Result<PushOutput> LibvirtDriver::push(const PushRequest& request, JobContext& c
         return image.error();
     }
 
-    const std::string volume_name = "imagefactory-" + request.target_image_id + "." + image->format;
+    const std::string volume_name = volumeNameOf(request.target_image_id, *image);
     const std::string domain_name = "imagefactory-" + request.provider_image_id;
     virConnectPtr conn = session->conn.get();
 
-    // A pushed volume belongs to a domain that may be running; never replace it.
-    if (LibvirtVolume existing{virStorageVolLookupByName(pool->get(), volume_name.c_str())}) {
-        return session->error(
-            ErrorCode::InvalidState,
-            "target image " + request.target_image_id + " is already in pool " +
-                quoteValue(session->settings.pool) + " at " + quoteValue(session->settings.uri) +
-                " as volume " + quoteValue(volume_name) + "; delete that volume to push it again");
+    // Checked before the push was recorded too; another push may have come in between.
+    if (Status absent = checkNotInPool(*session, pool->get(), request.target_image_id, volume_name);
+        !absent) {
+        return absent.error();
     }
     // defineXML would otherwise replace a domain of the same name.
     if (LibvirtDomain existing{virDomainLookupByName(conn, domain_name.c_str())}) {

@@ -22,6 +22,12 @@ class LibvirtDriver : public ProviderDriver {
     Status checkPush(const ProviderDefinition& provider,
                      const ProviderCredentials& credentials) const override;
 
+    // Rejects a target image whose volume is already in the pool, before the push is recorded.
+    Status checkTargetImage(const ProviderDefinition& provider,
+                            const ProviderCredentials& credentials,
+                            const std::string& target_image_id,
+                            const std::filesystem::path& target_image_file) const override;
+
     // Uploads the file as volume imagefactory-<target image id>.<qcow2|raw> and defines domain
     // imagefactory-<provider image id>. Rejects a target image whose volume is already in the
     // pool. The target identifier is the domain's UUID.

@@ -87,6 +87,9 @@ run --image "$image" --build "$build" --provider "$provider" --credentials "$cre
 check "second push fails" [ $? -ne 0 ]
 check "second push names the volume" grep -q "$volume" "$work/push2.out"
 check "one volume in the pool" [ "$(lv vol-list "$pool" | wc -l)" = 1 ]
+run show "$target_image" --output json >"$work/ti2.json"
+check "rejected second push left no record" \
+    [ "$(json_field "$work/ti2.json" 'len(d["provider_images"])')" = 1 ]
 
 # Boot to the kernel banner
 serial_log=$root/serial/$domain.serial.log
@@ -105,5 +108,42 @@ echo "boot-to-kernel milliseconds=$(milliseconds_since "$start")"
 if ! $booted; then
     tail -c 2000 "$serial_log" >&2
 fi
+lv destroy "$domain" >/dev/null 2>&1
+
+# Secure Boot: the same image in a second pool, booted with the Microsoft-enrolled firmware
+# that libvirt picks for secure_boot, must reach the kernel with Secure Boot on (shim and the
+# signed GRUB and kernel from Debian).
+sb_pool=imagefactory-e2e-sb-$$
+mkdir -p "$root/pool-sb"
+chmod 0755 "$root/pool-sb"
+lv pool-create-as "$sb_pool" dir --target "$root/pool-sb" >/dev/null
+sb_provider=$(printf '{"target": "libvirt", "name": "lab-sb", "uri": "%s", "pool": "%s", "serial_log_dir": "%s", "secure_boot": true}' \
+    "$uri" "$sb_pool" "$root/serial")
+run --image "$image" --build "$build" --provider "$sb_provider" >"$work/push-sb.out" 2>&1
+check "push with secure_boot exits 0" [ $? -eq 0 ]
+sb_image=$(awk '/^Pushing build/ {print $NF; exit}' "$work/push-sb.out")
+sb_domain=imagefactory-$sb_image
+sb_log=$root/serial/$sb_domain.serial.log
+start=$(date +%s%N)
+check "secure boot domain starts" lv start "$sb_domain"
+booted=false
+for _ in $(seq 1 1500); do
+    if grep -q "Linux version" "$sb_log" 2>/dev/null; then
+        booted=true
+        break
+    fi
+    sleep 0.2
+done
+check "kernel banner with secure boot" $booted
+echo "secure-boot-to-kernel milliseconds=$(milliseconds_since "$start")"
+for _ in $(seq 1 150); do
+    grep -qi "secure boot enabled" "$sb_log" 2>/dev/null && break
+    sleep 0.2
+done
+check "kernel reports secure boot enabled" grep -qi "secure boot enabled" "$sb_log"
+lv destroy "$sb_domain" >/dev/null 2>&1
+lv undefine "$sb_domain" --nvram >/dev/null 2>&1
+lv vol-delete "imagefactory-$target_image.qcow2" --pool "$sb_pool" >/dev/null 2>&1
+lv pool-destroy "$sb_pool" >/dev/null 2>&1
 
 finish

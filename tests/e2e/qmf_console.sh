@@ -23,6 +23,8 @@ build=$(console build --template '<template><name>e2e</name><mock_step_ms>100</m
 console watch --until-done "$build" >/dev/null 2>&1 || fail "build did not complete"
 [[ $(status_field "$build" status) == COMPLETED ]] || fail "status of $build"
 [[ $(status_field "$build" percent_complete) == 100 ]] || fail "percent of $build"
+console watch --until-done "$build" 2>/dev/null | grep -q "$build COMPLETED (ended before the watch began)" ||
+    fail "watch of an ended job printed nothing"
 sleep 1
 check_events "$WORK/events.jsonl" "$build"
 echo "ok: build_image completed with every event"

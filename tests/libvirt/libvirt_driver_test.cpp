@@ -338,6 +338,16 @@ TEST_F(LibvirtDriverTest, SecondPushOfTargetImageRejected) {
     EXPECT_FALSE(domainExists("imagefactory-" + second.provider_image_id));
     EXPECT_TRUE(domainExists("imagefactory-" + first.provider_image_id));
     EXPECT_EQ(volumeCount(), volumes_before);
+
+    // The same is found before a push is recorded.
+    Status checked = driver_.checkTargetImage(first.provider, first.credentials,
+                                              first.target_image_id, first.target_image_file);
+    ASSERT_FALSE(checked.ok());
+    EXPECT_EQ(checked.error().code, ErrorCode::InvalidState);
+    EXPECT_NE(checked.error().message.find(volume_name), std::string::npos);
+    Status other = driver_.checkTargetImage(first.provider, first.credentials, newUuid(),
+                                            first.target_image_file);
+    EXPECT_TRUE(other.ok()) << other.error().message;
 }
 
 TEST_F(LibvirtDriverTest, AbortMidUploadLeavesNothing) {
