@@ -8,6 +8,7 @@
 #include "core/credentials.hpp"
 #include "core/logging.hpp"
 #include "core/template.hpp"
+#include "core/text.hpp"
 #include "core/uuid.hpp"
 #include "factory/image_descriptor.hpp"
 #include "factory/lineage_observer.hpp"
@@ -560,7 +561,8 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     componentLogger("factory")->info(
         "imported target_identifier={} provider={} image={} build={} target_image={} "
         "provider_image={}",
-        identifier, definition.name, image.id, build.id, target_image.id, provider_image.id);
+        quoteValue(identifier), definition.name, image.id, build.id, target_image.id,
+        provider_image.id);
     return ImportResult{image.id, build.id, target_image.id, provider_image.id};
 }
 
