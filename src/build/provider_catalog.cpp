@@ -12,6 +12,8 @@ namespace imagefactory {
 namespace {
 
 constexpr size_t kMaxNameLength = 128;
+// A definition file holds a few definitions of a few hundred bytes each.
+constexpr uintmax_t kMaxDefinitionFileBytes = 16 * 1024 * 1024;
 
 // Provider and target names end up in file names, target identifiers and log lines: keep them
 // to letters, digits and . _ - and not starting with a dot.
@@ -84,7 +86,9 @@ Result<nlohmann::json> parseJsonQuietly(const std::string& text, const std::stri
 }
 
 // An XML attribute value as JSON: whole integers and true/false keep their type, so that
-// <provider memory_mib="2048"/> means the same as {"memory_mib": 2048}.
+// <provider memory_mib="2048"/> means the same as {"memory_mib": 2048}. Only the canonical
+// spelling of an integer converts, so that pool="007" stays the string "007" instead of
+// naming pool "7".
 nlohmann::json attributeValue(const std::string& text) {
     if (text == "true" || text == "false") {
         return text == "true";
@@ -92,7 +96,10 @@ nlohmann::json attributeValue(const std::string& text) {
     if (!text.empty() && text.size() < 18 &&
         text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
         text != "-") {
-        return std::stoll(text);
+        long long number = std::stoll(text);
+        if (std::to_string(number) == text) {
+            return number;
+        }
     }
     return text;
 }
@@ -106,7 +113,10 @@ Result<ProviderDefinition> definitionFromXml(const std::string& argument) {
     nlohmann::json object = nlohmann::json::object();
     for (const xmlAttr* attribute = root->properties; attribute; attribute = attribute->next) {
         std::string key = reinterpret_cast<const char*>(attribute->name);
-        object[key] = attributeValue(xmlAttribute(root, key.c_str()).value);
+        std::string value = xmlAttribute(root, key.c_str()).value;
+        // The provider's name and target are names, even when they are all digits.
+        object[key] =
+            key == "name" || key == "target" ? nlohmann::json(value) : attributeValue(value);
     }
     return definitionFromJson(object, "inline XML provider definition", "", "");
 }
@@ -137,8 +147,23 @@ Result<ProviderCatalog> ProviderCatalog::load(const std::filesystem::path& folde
                              File{"vsphere.json", "vsphere"}}) {
         const std::filesystem::path path = folder / file.name;
         std::error_code ec;
-        if (!std::filesystem::exists(path, ec)) {
+        if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
             continue;
+        }
+        // A directory, FIFO or device (a link to /dev/zero, say) would make the read below
+        // fail, block or never end, so only a regular file of bounded size is read.
+        std::filesystem::file_status status = std::filesystem::status(path, ec);
+        if (ec) {
+            return userError("cannot read provider definitions " + path.string() + ": " +
+                             ec.message());
+        }
+        if (!std::filesystem::is_regular_file(status)) {
+            return userError("provider definitions " + path.string() + " is not a regular file");
+        }
+        uintmax_t size = std::filesystem::file_size(path, ec);
+        if (ec || size > kMaxDefinitionFileBytes) {
+            return userError("provider definitions " + path.string() + " is larger than " +
+                             std::to_string(kMaxDefinitionFileBytes / (1024 * 1024)) + " MiB");
         }
         std::ifstream in(path, std::ios::binary);
         std::ostringstream text;
@@ -220,7 +245,12 @@ Result<ProviderDefinition> ProviderCatalog::resolve(const std::string& argument)
     for (const auto& name : names()) {
         known += (known.empty() ? "" : ", ") + name;
     }
-    return notFound("unknown provider " + quoteValue(argument) + "; known providers: " + known +
+    // Only a plain name is quoted: anything else may be an inline definition that failed to
+    // be recognised (a byte order mark or a quote before its '{'), and may hold a password.
+    std::string shown = plainName(argument) ? quoteValue(argument)
+                                            : "(" + std::to_string(argument.size()) +
+                                                  " bytes that are not a provider name)";
+    return notFound("unknown provider " + shown + "; known providers: " + known +
                     "; or give an inline XML or JSON definition with a target");
 }
 

@@ -9,6 +9,7 @@
 #include "core/logging.hpp"
 #include "core/template.hpp"
 #include "core/template_xml.hpp"
+#include "core/text.hpp"
 #include "core/uuid.hpp"
 #include "factory/image_descriptor.hpp"
 #include "factory/lineage_observer.hpp"
@@ -295,11 +296,23 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
         }
         auto [driver, definition] = *resolved;
         const TargetImageRecord* source = nullptr;
+        bool imported_only = false;
         for (const auto& candidate : *target_images) {
-            if (candidate.target == definition.target &&
-                candidate.job.status == JobStatus::Completed) {
-                source = &candidate;
+            if (candidate.target != definition.target ||
+                candidate.job.status != JobStatus::Completed) {
+                continue;
             }
+            // An imported target image has a record but no file, so there is nothing to copy.
+            if (candidate.file.empty()) {
+                imported_only = true;
+                continue;
+            }
+            source = &candidate;
+        }
+        if (!source && imported_only) {
+            return invalidState(
+                "build " + build_id + " has only an imported target image for target " +
+                definition.target + ", with no file to push to provider " + definition.name);
         }
         if (!source) {
             return invalidState("build " + build_id + " has no completed target image for target " +
@@ -551,7 +564,8 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     componentLogger("factory")->info(
         "imported target_identifier={} provider={} image={} build={} target_image={} "
         "provider_image={}",
-        identifier, definition.name, image.id, build.id, target_image.id, provider_image.id);
+        quoteValue(identifier), definition.name, image.id, build.id, target_image.id,
+        provider_image.id);
     return ImportResult{image.id, build.id, target_image.id, provider_image.id};
 }
 

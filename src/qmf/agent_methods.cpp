@@ -1,6 +1,8 @@
+#include <cctype>
 #include <thread>
 
 #include "core/template.hpp"
+#include "core/text.hpp"
 #include "qmf/agent_state.hpp"
 
 // Method calls: address lookup, argument checks against the schema, and the calls into the
@@ -92,6 +94,26 @@ std::string joined(const std::vector<std::string>& items) {
         text += (text.empty() ? "" : ",") + item;
     }
     return text;
+}
+
+// A provider argument for a log line. A name is shown as it is, but an inline XML or JSON
+// definition may hold a password (rhevm's), so only its length is logged.
+std::string providerForLog(const std::string& argument) {
+    bool plain = !argument.empty() && argument.size() <= 128;
+    for (char c : argument) {
+        plain = plain &&
+                (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    }
+    return plain ? argument
+                 : "(inline definition of " + std::to_string(argument.size()) + " bytes)";
+}
+
+std::string providersForLog(const std::vector<std::string>& arguments) {
+    std::vector<std::string> logged;
+    for (const std::string& argument : arguments) {
+        logged.push_back(providerForLog(argument));
+    }
+    return joined(logged);
 }
 
 // Replaces every occurrence of secret in text, so that an error can never echo credentials.
@@ -285,8 +307,8 @@ CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Me
             return *error;
         }
         const auto& provider_names = std::get<std::vector<std::string>>(providers);
-        log->info("push_image image={} build={} providers={} credentials={}", image, build,
-                  joined(provider_names), kRedacted);
+        log->info("push_image image={} build={} providers={} credentials={}", quoteValue(image),
+                  quoteValue(build), providersForLog(provider_names), kRedacted);
         auto jobs = factory.pushImage(image, build, provider_names,
                                       textArgument(arguments, schema::kCredentials));
         if (!jobs) {
@@ -300,7 +322,8 @@ CallResult Agent::State::callMethod(const ObjectRecord& object, const schema::Me
         const std::string target = textArgument(arguments, schema::kTarget);
         const std::string provider = textArgument(arguments, schema::kProvider);
         log->info("import_image image={} build={} target_identifier={} target={} provider={}",
-                  image, build, target_identifier, target, provider);
+                  quoteValue(image), quoteValue(build), quoteValue(target_identifier),
+                  quoteValue(target), providerForLog(provider));
         auto imported =
             factory.importImage(image, build, target_identifier,
                                 textArgument(arguments, schema::kImageDesc), target, provider);

@@ -100,6 +100,70 @@ TEST_F(ProviderCatalogTest, BadInlineDefinitionsNeverQuoteValues) {
     }
 }
 
+TEST_F(ProviderCatalogTest, UnrecognisedInlineDefinitionIsNotQuoted) {
+    ProviderCatalog catalog;
+    for (const char* argument : {
+             "\xef\xbb\xbf{\"target\": \"rhevm\", \"password\": \"hunter2\"}",
+             "\xc2\xa0{\"target\": \"rhevm\", \"password\": \"hunter2\"}",
+             "'{\"target\": \"rhevm\", \"password\": \"hunter2\"}'",
+             "rhevm password=hunter2",
+         }) {
+        auto resolved = catalog.resolve(argument);
+        ASSERT_FALSE(resolved.ok()) << argument;
+        EXPECT_EQ(resolved.error().code, ErrorCode::NotFound);
+        EXPECT_EQ(resolved.error().message.find("hunter2"), std::string::npos)
+            << resolved.error().message;
+    }
+    auto plain = catalog.resolve("nebula");
+    ASSERT_FALSE(plain.ok());
+    EXPECT_NE(plain.error().message.find("\"nebula\""), std::string::npos);
+}
+
+TEST_F(ProviderCatalogTest, InlineXmlKeepsNonCanonicalNumbersAsText) {
+    ProviderCatalog catalog;
+    auto resolved = catalog.resolve(
+        "<provider target='libvirt' name='2024' uri='qemu:///system' pool='007' vcpus='-0' "
+        "network='+5' memory_mib='-12'/>");
+    ASSERT_TRUE(resolved.ok()) << resolved.error().message;
+    EXPECT_EQ(resolved->name, "2024");
+    EXPECT_EQ(resolved->settings["pool"], "007");
+    EXPECT_EQ(resolved->settings["vcpus"], "-0");
+    EXPECT_EQ(resolved->settings["network"], "+5");
+    EXPECT_EQ(resolved->settings["memory_mib"], -12);
+}
+
+TEST_F(ProviderCatalogTest, DefinitionFileMustBeARegularFile) {
+    fs::create_directory(dir_ / "providers.json");
+    auto directory = ProviderCatalog::load(dir_);
+    ASSERT_FALSE(directory.ok());
+    EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos)
+        << directory.error().message;
+    fs::remove(dir_ / "providers.json");
+
+    // Reading the link's target would never end.
+    fs::create_symlink("/dev/zero", dir_ / "rhevm.json");
+    auto device = ProviderCatalog::load(dir_);
+    ASSERT_FALSE(device.ok());
+    EXPECT_NE(device.error().message.find("rhevm.json"), std::string::npos);
+    fs::remove(dir_ / "rhevm.json");
+
+    fs::create_symlink("vsphere.json", dir_ / "vsphere.json");
+    auto loop = ProviderCatalog::load(dir_);
+    ASSERT_FALSE(loop.ok());
+    EXPECT_NE(loop.error().message.find("vsphere.json"), std::string::npos);
+}
+
+TEST_F(ProviderCatalogTest, OversizedDefinitionFileIsRejected) {
+    {
+        std::ofstream out(dir_ / "providers.json");
+        out << "{\"pad\": \"" << std::string(17 * 1024 * 1024, 'x') << "\"}";
+    }
+    auto catalog = ProviderCatalog::load(dir_);
+    ASSERT_FALSE(catalog.ok());
+    EXPECT_NE(catalog.error().message.find("larger than 16 MiB"), std::string::npos)
+        << catalog.error().message;
+}
+
 TEST_F(ProviderCatalogTest, LoadsDefinitionFilesFromFolder) {
     write("providers.json",
           R"({"lab": {"target": "libvirt", "uri": "qemu:///system", "pool": "default"},

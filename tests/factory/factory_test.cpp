@@ -313,6 +313,20 @@ TEST_F(FactoryTest, ImportRecordsTheDriversCanonicalIdentifier) {
     EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
 }
 
+TEST_F(FactoryTest, RejectsPushOfImportedTargetImage) {
+    auto imported = factory_->importImage("", "", "ami-1", "<image/>", "mock", "mock-east");
+    ASSERT_TRUE(imported.ok()) << imported.error().message;
+    auto jobs =
+        factory_->pushImage(imported->image_id, imported->build_id, {"mock-west"}, kCredentials);
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_EQ(jobs.error().code, ErrorCode::InvalidState);
+    EXPECT_NE(jobs.error().message.find("no file to push"), std::string::npos)
+        << jobs.error().message;
+    auto pushed = store_->providerImagesOfTargetImage(imported->target_image_id);
+    ASSERT_TRUE(pushed.ok());
+    EXPECT_EQ(pushed->size(), 1u);
+}
+
 TEST_F(FactoryTest, RejectsPushOfUnknownImage) {
     auto jobs = factory_->pushImage(newUuid(), "", {"mock-cloud"}, kCredentials);
     ASSERT_FALSE(jobs.ok());

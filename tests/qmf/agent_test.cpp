@@ -478,6 +478,40 @@ TEST_F(AgentTest, CredentialsNeverEchoed) {
     EXPECT_TRUE(redacted_logged);
 }
 
+TEST_F(AgentTest, InlineProviderDefinitionsNeverLogged) {
+    auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+    auto log = componentLogger("qmf");
+    log->sinks().push_back(ring);
+    auto old_level = log->level();
+    log->set_level(spdlog::level::trace);
+
+    const std::string definition =
+        R"({"target": "rhevm", "nfs-dir": "/nonexistent", "password": "s3cr3t-pw"})";
+    harness_.send(methodCall("push_image", factoryAddress(),
+                             Map{{"image", "no-such-image"},
+                                 {"build", ""},
+                                 {"providers", List{Value(definition), Value("mock1")}},
+                                 {"credentials", ""}}));
+    harness_.send(methodCall("import_image", factoryAddress(),
+                             Map{{"image", ""},
+                                 {"build", ""},
+                                 {"target_identifier", "id\n2026-01-01 forged line"},
+                                 {"image_desc", "<image><name>x</name></image>"},
+                                 {"target", "rhevm"},
+                                 {"provider", definition}}));
+    log->sinks().pop_back();
+    log->set_level(old_level);
+
+    bool push_logged = false;
+    for (const std::string& line : ring->last_formatted()) {
+        EXPECT_EQ(line.find("s3cr3t"), std::string::npos) << line;
+        EXPECT_EQ(line.find("\n2026"), std::string::npos) << line;
+        push_logged =
+            push_logged || line.find("providers=(inline definition of") != std::string::npos;
+    }
+    EXPECT_TRUE(push_logged);
+}
+
 TEST_F(AgentTest, PushImageCreatesPushAdaptor) {
     List built = buildImage(kFastTemplate, List{Value("mock")});
     ASSERT_EQ(built.size(), 1u);
