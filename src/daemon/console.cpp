@@ -12,6 +12,7 @@
 #include "amqp/broker_address.hpp"
 #include "core/logging.hpp"
 #include "daemon/console_session.hpp"
+#include "daemon/one_shot.hpp"
 #include "qmf/schema.hpp"
 #include "qmf/value_json.hpp"
 
@@ -87,20 +88,6 @@ std::chrono::milliseconds millisecondsOf(double seconds) {
 }
 
 // Reads --credentials: inline XML when it starts with '<', else the name of a file holding it.
-Result<std::string> credentialsText(const std::string& argument) {
-    if (!argument.empty() && argument.front() == '<') {
-        return argument;
-    }
-    std::ifstream in(argument);
-    if (!in) {
-        return userError("cannot read credentials file '" + argument +
-                         "' (give the file name or the <provider_credentials> XML itself)");
-    }
-    std::stringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
 bool isJsonAddress(const std::string& text) {
     return !text.empty() && text.front() == '{';
 }
@@ -247,7 +234,11 @@ class ConsoleCommands {
     }
 
     int push() {
-        auto credentials = credentialsText(settings_.credentials);
+        // No credentials is a valid push for condorcloud; the daemon names what is missing.
+        Result<std::string> credentials = std::string();
+        if (!settings_.credentials.empty()) {
+            credentials = readCredentials(settings_.credentials);
+        }
         if (!credentials) {
             return fail(credentials.error());
         }
@@ -492,9 +483,9 @@ void defineOptions(CLI::App& app, ConsoleSettings& s) {
     push->add_option("--image", s.image, "image UUID")->required();
     push->add_option("--build", s.build, "build UUID (default: the image's latest)");
     push->add_option("--provider", s.providers, "provider, repeatable")->required();
-    push->add_option("--credentials", s.credentials,
-                     "<provider_credentials> XML, or a file that holds it")
-        ->required();
+    push->add_option(
+        "--credentials", s.credentials,
+        "<provider_credentials> XML, or a file that holds it (condorcloud needs none)");
 
     auto* import = app.add_subcommand("import", "record an image that exists on a provider");
     import->add_option("--target-identifier", s.target_identifier, "the provider's image id")

@@ -61,12 +61,17 @@ Result<Mode> chooseMode(const Settings& s) {
         "(see --help)");
 }
 
-// --credentials holds the XML itself or names a file with it. The text is a secret: no message
-// here quotes it.
+}  // namespace
+
 Result<std::string> readCredentials(const std::string& argument) {
     std::string text = argument;
     std::error_code ec;
-    if (argument.find('<') == std::string::npos && std::filesystem::is_regular_file(argument, ec)) {
+    if (argument.find('<') == std::string::npos) {
+        if (!std::filesystem::is_regular_file(argument, ec)) {
+            return userError(
+                "credentials are neither <provider_credentials> XML nor the name of "
+                "a regular file");
+        }
         if (std::filesystem::file_size(argument, ec) > kMaxTemplateBytes) {
             return userError("credentials file " + argument + " is larger than 1 MiB");
         }
@@ -90,6 +95,8 @@ Result<std::string> readCredentials(const std::string& argument) {
     }
     return text;
 }
+
+namespace {
 
 // Aborts every job when SIGINT or SIGTERM arrives, until stop() is called.
 class SignalWatcher {

@@ -35,6 +35,21 @@ class AgentTest : public ::testing::Test {
         return *mapAt(bodyMap(out[0]), "_arguments").at("build_adaptors").list();
     }
 
+    // The next method reply or exception queued by a call that ran on a worker thread.
+    std::optional<Message> awaitDeferredReply() {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (Message& message : harness_.agent().takeEvents(100)) {
+                std::string opcode = prop(message, "qmf.opcode");
+                if (opcode == "_method_response" || opcode == "_exception") {
+                    return std::move(message);
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return std::nullopt;
+    }
+
     static std::string jobIdOf(const Value& address) {
         std::string name = *textField(*address.map(), "_object_name");
         return name.substr(name.rfind(':') + 1);
@@ -487,11 +502,16 @@ TEST_F(AgentTest, InlineProviderDefinitionsNeverLogged) {
 
     const std::string definition =
         R"({"target": "rhevm", "nfs-dir": "/nonexistent", "password": "s3cr3t-pw"})";
-    harness_.send(methodCall("push_image", factoryAddress(),
-                             Map{{"image", "no-such-image"},
-                                 {"build", ""},
-                                 {"providers", List{Value(definition), Value("mock1")}},
-                                 {"credentials", ""}}));
+    auto pushed =
+        harness_.send(methodCall("push_image", factoryAddress(),
+                                 Map{{"image", "no-such-image"},
+                                     {"build", ""},
+                                     {"providers", List{Value(definition), Value("mock1")}},
+                                     {"credentials", ""}}));
+    // A push to anything but mock runs on a worker thread: wait for its reply before the
+    // sink goes.
+    EXPECT_TRUE(pushed.empty());
+    EXPECT_TRUE(awaitDeferredReply().has_value());
     harness_.send(methodCall("import_image", factoryAddress(),
                              Map{{"image", ""},
                                  {"build", ""},
