@@ -1,7 +1,9 @@
 #include "factory/factory.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "build/provider.hpp"
 #include "build/target.hpp"
@@ -20,6 +22,12 @@
 namespace imagefactory {
 
 namespace {
+
+// Jobs one call may start. Each is a record and, while it runs, a thread; a caller on the bus
+// could otherwise queue without bound.
+constexpr size_t kMaxJobsPerCall = 1000;
+// The longest provider id an import takes; cloud ids are far shorter.
+constexpr size_t kMaxIdentifierLength = 1024;
 
 std::string joinNames(const std::vector<std::string>& names) {
     std::string text;
@@ -69,7 +77,7 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
     if (!image_id.empty()) {
         auto found = store_.getImage(image_id);
         if (!found.ok()) {
-            return notFound("no image with id " + image_id);
+            return notFound("no image with id " + quoteValue(image_id));
         }
         image = std::move(*found);
     }
@@ -77,13 +85,18 @@ Result<std::vector<JobSnapshot>> Factory::buildImage(const std::string& image_id
     if (!build_id.empty()) {
         auto found = store_.getBuild(build_id);
         if (!found.ok()) {
-            return notFound("no build with id " + build_id);
+            return notFound("no build with id " + quoteValue(build_id));
         }
         if (image && found->image_id != image->id) {
             return userError("build " + build_id + " belongs to image " + found->image_id +
                              ", not to image " + image->id);
         }
         build = std::move(*found);
+    }
+
+    if (targets_in.size() > kMaxJobsPerCall) {
+        return userError(std::to_string(targets_in.size()) + " targets in one build_image call; " +
+                         "the limit is " + std::to_string(kMaxJobsPerCall));
     }
 
     // Without targets, rebuild what the image's latest build was built for.
@@ -258,9 +271,13 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
                                                     const std::string& build_id_in,
                                                     const std::vector<std::string>& providers,
                                                     const std::string& credentials_xml) {
+    if (providers.size() > kMaxJobsPerCall) {
+        return userError(std::to_string(providers.size()) + " providers in one push_image call; " +
+                         "the limit is " + std::to_string(kMaxJobsPerCall));
+    }
     auto image = store_.getImage(image_id);
     if (!image.ok()) {
-        return notFound("no image with id '" + image_id + "'");
+        return notFound("no image with id " + quoteValue(image_id));
     }
     std::string build_id = build_id_in;
     if (build_id.empty()) {
@@ -271,7 +288,7 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
     }
     auto build = store_.getBuild(build_id);
     if (!build.ok()) {
-        return notFound("no build with id " + build_id);
+        return notFound("no build with id " + quoteValue(build_id));
     }
     if (build->image_id != image_id) {
         return userError("build " + build_id + " belongs to image " + build->image_id +
@@ -289,12 +306,17 @@ Result<std::vector<JobSnapshot>> Factory::pushImage(const std::string& image_id,
         ProviderCredentials credentials;
     };
     std::vector<Planned> planned;
+    std::set<std::string> provider_names;
     for (const auto& argument : providers) {
         auto resolved = providers_.resolve(argument);
         if (!resolved.ok()) {
             return resolved.error();
         }
         auto [driver, definition] = *resolved;
+        if (!provider_names.insert(definition.name).second) {
+            return userError("provider " + definition.name +
+                             " is named twice in one push_image call");
+        }
         const TargetImageRecord* source = nullptr;
         bool imported_only = false;
         for (const auto& candidate : *target_images) {
@@ -433,6 +455,16 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     if (target_identifier.empty()) {
         return userError("import_image needs a target_identifier: the provider's id of the image");
     }
+    // The identifier is printed and logged: no control characters, and a sane length.
+    bool printable = target_identifier.size() <= kMaxIdentifierLength &&
+                     std::none_of(target_identifier.begin(), target_identifier.end(), [](char c) {
+                         return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                     });
+    if (!printable) {
+        return userError("invalid target_identifier " + quoteValue(target_identifier) +
+                         ": expected at most " + std::to_string(kMaxIdentifierLength) +
+                         " characters and no control characters");
+    }
     if (target.empty()) {
         return userError("import_image needs a target");
     }
@@ -443,7 +475,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     auto [driver, definition] = *resolved;
     if (definition.target != target) {
         return userError("provider " + definition.name + " takes images of target " +
-                         definition.target + ", not of target '" + target + "'");
+                         definition.target + ", not of target " + quoteValue(target));
     }
     Status descriptor_ok = checkImageDescriptor(image_desc);
     if (!descriptor_ok.ok()) {
@@ -462,7 +494,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     if (!existing.ok()) {
         return existing.error();
     }
-    if (existing->has_value() && image_id.empty() && build_id.empty()) {
+    if (existing->has_value()) {
         const ProviderImageRecord& provider_image = **existing;
         auto target_image = store_.getTargetImage(provider_image.target_image_id);
         if (!target_image.ok()) {
@@ -472,7 +504,13 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
         if (!build.ok()) {
             return build.error();
         }
-        return ImportResult{build->image_id, build->id, target_image->id, provider_image.id};
+        // Imported before into the image (and build) the caller names, or into any when the
+        // caller names none: the same ids again, not a second record of one provider image.
+        bool same_image = image_id.empty() || build->image_id == image_id;
+        bool same_build = build_id.empty() || build->id == build_id;
+        if (same_image && same_build) {
+            return ImportResult{build->image_id, build->id, target_image->id, provider_image.id};
+        }
     }
 
     TimestampMs now = nowMs();
@@ -482,7 +520,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     if (!image_id.empty()) {
         auto found = store_.getImage(image_id);
         if (!found.ok()) {
-            return notFound("no image with id " + image_id);
+            return notFound("no image with id " + quoteValue(image_id));
         }
         image = std::move(*found);
     } else {
@@ -496,7 +534,7 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     if (!build_id.empty()) {
         auto found = store_.getBuild(build_id);
         if (!found.ok()) {
-            return notFound("no build with id " + build_id);
+            return notFound("no build with id " + quoteValue(build_id));
         }
         if (found->image_id != image.id) {
             return userError("build " + build_id + " belongs to image " + found->image_id +

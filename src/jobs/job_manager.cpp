@@ -148,7 +148,20 @@ void JobManager::start(const std::string& job_id) {
         job->started = true;
         ++running_threads_;
     }
-    std::thread([this, job] { queueAndRun(job); }).detach();
+    try {
+        std::thread([this, job] { queueAndRun(job); }).detach();
+    } catch (const std::system_error& e) {
+        // Out of threads or memory: the job fails here instead of taking the process down.
+        {
+            std::lock_guard lock(mutex_);
+            --running_threads_;
+        }
+        componentLogger("job")->error("cannot start a thread for job={}: {}", job_id, e.what());
+        reportFailure(*job, "Internal", std::string("cannot start the job: ") + e.what());
+        changeStatus(*job, JobEvent::Fail);
+        std::lock_guard lock(mutex_);
+        changed_.notify_all();
+    }
 }
 
 void JobManager::queueAndRun(std::shared_ptr<Job> job) {
@@ -406,12 +419,17 @@ Status JobManager::abort(const std::string& job_id) {
     componentLogger("job")->info("abort requested job={}", job_id);
     if (was_waiting) {
         // A thread of its own records the failure, so the caller does not wait for the store.
-        std::thread([this, job] {
+        auto fail_waiting = [this, job] {
             runJob(job, false);
             std::lock_guard lock(mutex_);
             --running_threads_;
             changed_.notify_all();
-        }).detach();
+        };
+        try {
+            std::thread(fail_waiting).detach();
+        } catch (const std::system_error&) {
+            fail_waiting();  // out of threads: record it on the caller's thread instead
+        }
     }
     return okStatus();
 }

@@ -216,6 +216,11 @@ Result<fs::path> findExportStorageDomain(const fs::path& nfs_dir) {
                          std::to_string(domains.size()) + " storage domains (" + names +
                          "); point nfs-dir at a mount with exactly one");
     }
+    // oVirt names storage domains by UUID, and the name is copied into the .meta and OVF files.
+    if (!isUuid(domains.front().filename().string())) {
+        return userError("storage domain folder " + quoteValue(domains.front().string()) +
+                         " is not named by a UUID, as oVirt names them");
+    }
     std::string domain_class = domainClass(domains.front() / "dom_md" / "metadata");
     if (!domain_class.empty() && domain_class != "Backup") {
         return userError("storage domain " + domains.front().string() + " is a " +

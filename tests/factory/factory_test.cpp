@@ -363,6 +363,47 @@ TEST_F(FactoryTest, ImportTwiceReturnsSameIds) {
     EXPECT_EQ(first->provider_image_id, second->provider_image_id);
 }
 
+TEST_F(FactoryTest, ImportTwiceIntoNamedImageReturnsSameIds) {
+    auto first =
+        factory_->importImage("", "", "ami-5", "<image><name>x</name></image>", "mock", "mock-a");
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    auto second = factory_->importImage(first->image_id, "", "ami-5",
+                                        "<image><name>x</name></image>", "mock", "mock-a");
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_EQ(second->build_id, first->build_id);
+    EXPECT_EQ(second->provider_image_id, first->provider_image_id);
+}
+
+TEST_F(FactoryTest, RejectsImportIdentifierWithControlCharacters) {
+    for (const std::string& id : {std::string("ami-1\n2026-01-01 forged"), std::string("a\x1b[2J"),
+                                  std::string(2000, 'a')}) {
+        auto imported = factory_->importImage("", "", id, "<image/>", "mock", "mock-a");
+        ASSERT_FALSE(imported.ok());
+        EXPECT_EQ(imported.error().code, ErrorCode::UserInput);
+        EXPECT_EQ(imported.error().message.find('\n'), std::string::npos);
+        EXPECT_EQ(imported.error().message.find('\x1b'), std::string::npos);
+    }
+}
+
+TEST_F(FactoryTest, RejectsProviderNamedTwiceInOnePush) {
+    JobSnapshot built = buildOne();
+    auto jobs = factory_->pushImage(built.image_id, "", {"mock-a", "mock-a"}, kCredentials);
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_NE(jobs.error().message.find("named twice"), std::string::npos);
+    EXPECT_TRUE(store_->providerImagesOfTargetImage(built.id)->empty());
+}
+
+TEST_F(FactoryTest, RejectsTooManyProvidersInOneCall) {
+    JobSnapshot built = buildOne();
+    std::vector<std::string> providers;
+    for (int i = 0; i < 1001; ++i) {
+        providers.push_back("mock-" + std::to_string(i));
+    }
+    auto jobs = factory_->pushImage(built.image_id, "", providers, kCredentials);
+    ASSERT_FALSE(jobs.ok());
+    EXPECT_NE(jobs.error().message.find("the limit is 1000"), std::string::npos);
+}
+
 TEST_F(FactoryTest, RejectsImportWithBadDescriptor) {
     for (const char* desc :
          {"", "<image>", "<notimage/>", "<!DOCTYPE image [<!ENTITY x 'y'>]><image>&x;</image>"}) {

@@ -280,6 +280,16 @@ TEST_F(RhevmExportDriverTest, CheckPushNamesNfsDirWithTwoDomains) {
         << status.error().message;
 }
 
+TEST_F(RhevmExportDriverTest, CheckPushRejectsDomainNotNamedByUuid) {
+    fs::remove_all(domain_);
+    makeDomain(nfs_ / "x\nLEGALITY=ILLEGAL", "Backup");
+    Status status = driver_.checkPush(provider_, credentials("admin", kPassword));
+
+    ASSERT_FALSE(status.ok());
+    EXPECT_NE(status.error().message.find("not named by a UUID"), std::string::npos)
+        << status.error().message;
+}
+
 TEST_F(RhevmExportDriverTest, CheckPushNamesMissingNfsDir) {
     provider_.settings["nfs-dir"] = (temp_.path() / "not-mounted").string();
     Status status = driver_.checkPush(provider_, credentials("admin", kPassword));
