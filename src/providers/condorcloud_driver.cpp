@@ -84,6 +84,10 @@ XmlDocPtr minimalDomain() {
 }
 
 Result<fs::path> imagesDir(const ProviderDefinition& provider) {
+    if (Status keys = checkSettingKeys(provider.settings, "condorcloud", {kImagesDirSetting});
+        !keys) {
+        return keys.error();
+    }
     Result<std::string> dir =
         stringSetting(provider.settings, kImagesDirSetting, kDefaultCondorImagesDir);
     if (!dir) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/scoped_fd.hpp"
+#include "core/text.hpp"
 
 namespace imagefactory {
 
@@ -258,6 +259,27 @@ Status checkWritableDirectory(const fs::path& path, std::string_view setting) {
 bool isPlainName(std::string_view name) {
     return !name.empty() && name.find('/') == std::string_view::npos &&
            name.find('\0') == std::string_view::npos && name.find("..") == std::string_view::npos;
+}
+
+Status checkSettingKeys(const nlohmann::json& settings, const std::string& target,
+                        const std::vector<std::string>& known) {
+    if (!settings.is_object()) {
+        return okStatus();
+    }
+    for (const auto& item : settings.items()) {
+        const std::string& key = item.key();
+        if (key == "name" || key == "target" ||
+            std::find(known.begin(), known.end(), key) != known.end()) {
+            continue;
+        }
+        std::string list;
+        for (const std::string& name : known) {
+            list += (list.empty() ? "" : ", ") + name;
+        }
+        return userError("unknown " + target + " provider setting " + quoteValue(key) +
+                         "; known settings: " + list);
+    }
+    return okStatus();
 }
 
 Result<std::string> stringSetting(const nlohmann::json& settings, const std::string& key,

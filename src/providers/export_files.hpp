@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "build/job_context.hpp"
 #include "core/error.hpp"
@@ -61,6 +62,11 @@ bool isPlainName(std::string_view name);
 // another JSON type is a UserInput error naming the key.
 Result<std::string> stringSetting(const nlohmann::json& settings, const std::string& key,
                                   const std::string& fallback);
+
+// Rejects a setting key outside known (or the catalog's "name" and "target"), so that a
+// misspelt optional setting does not silently fall back to its default.
+Status checkSettingKeys(const nlohmann::json& settings, const std::string& target,
+                        const std::vector<std::string>& known);
 
 // Removes a file or folder tree when it goes out of scope unless release() was called: the
 // clean-up of a push that failed or was aborted half way.

@@ -315,6 +315,8 @@ Result<PushOutput> LibvirtDriver::push(const PushRequest& request, JobContext& c
     const std::string domain_name = "imagefactory-" + request.provider_image_id;
     virConnectPtr conn = session->conn.get();
 
+    // TODO: a push killed mid-upload (SIGKILL, power loss) leaves its volume behind, and later
+    // pushes of the target image are rejected until an operator deletes it.
     // Checked before the push was recorded too; another push may have come in between.
     if (Status absent = checkNotInPool(*session, pool->get(), request.target_image_id, volume_name);
         !absent) {

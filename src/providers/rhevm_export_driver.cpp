@@ -66,6 +66,12 @@ Result<int> timeoutSetting(const nlohmann::json& settings) {
 }
 
 Result<RhevmSettings> readSettings(const ProviderDefinition& provider) {
+    if (Status keys = checkSettingKeys(provider.settings, "rhevm",
+                                       {"nfs-dir", "nfs-host", "nfs-path", "api-url", "cluster",
+                                        "timeout", "username", "password"});
+        !keys) {
+        return keys.error();
+    }
     RhevmSettings settings;
     Result<std::string> nfs_dir = stringSetting(provider.settings, "nfs-dir", "");
     if (!nfs_dir) {

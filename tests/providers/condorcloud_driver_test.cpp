@@ -168,6 +168,16 @@ TEST_F(CondorCloudDriverTest, CheckPushNamesMissingImagesDir) {
         << status.error().message;
 }
 
+TEST_F(CondorCloudDriverTest, CheckPushRejectsMisspeltSetting) {
+    provider_.settings = {{"images-dir", images_.string()}};
+    Status status = driver_.checkPush(provider_, {});
+
+    ASSERT_FALSE(status.ok());
+    EXPECT_NE(status.error().message.find("unknown condorcloud provider setting \"images-dir\""),
+              std::string::npos)
+        << status.error().message;
+}
+
 TEST_F(CondorCloudDriverTest, CheckPushNamesMissingStagingDir) {
     fs::remove(images_ / "staging");
     Status status = driver_.checkPush(provider_, {});

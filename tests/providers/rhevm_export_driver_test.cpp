@@ -290,6 +290,16 @@ TEST_F(RhevmExportDriverTest, CheckPushRejectsDomainNotNamedByUuid) {
         << status.error().message;
 }
 
+TEST_F(RhevmExportDriverTest, CheckPushRejectsMisspeltSetting) {
+    provider_.settings["nfs_dir"] = provider_.settings["nfs-dir"];
+    Status status = driver_.checkPush(provider_, credentials("admin", kPassword));
+
+    ASSERT_FALSE(status.ok());
+    EXPECT_NE(status.error().message.find("unknown rhevm provider setting \"nfs_dir\""),
+              std::string::npos)
+        << status.error().message;
+}
+
 TEST_F(RhevmExportDriverTest, CheckPushNamesMissingNfsDir) {
     provider_.settings["nfs-dir"] = (temp_.path() / "not-mounted").string();
     Status status = driver_.checkPush(provider_, credentials("admin", kPassword));
