@@ -68,9 +68,10 @@ Result<std::string> readCredentials(const std::string& argument) {
     std::error_code ec;
     if (argument.find('<') == std::string::npos) {
         if (!std::filesystem::is_regular_file(argument, ec)) {
+            // Not quoted: the argument may be a secret typed in the wrong place.
             return userError(
-                "credentials are neither <provider_credentials> XML nor the name of "
-                "a regular file");
+                "credentials are not <provider_credentials> XML, and no regular file has that "
+                "name");
         }
         if (std::filesystem::file_size(argument, ec) > kMaxTemplateBytes) {
             return userError("credentials file " + argument + " is larger than 1 MiB");

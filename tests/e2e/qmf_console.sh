@@ -41,7 +41,7 @@ echo "ok: push_image to mock-provider completed"
 if console push --image "$image" --provider mock-provider --credentials /no/such/file 2>"$WORK/err"; then
     fail "push with a missing credentials file succeeded"
 fi
-grep -q "cannot read credentials file" "$WORK/err" || fail "credentials error text"
+grep -q "no regular file has that name" "$WORK/err" || fail "credentials error text"
 
 imported=$(console import --target-identifier mock-ami-1 \
     --image-desc '<image><name>imported</name></image>' --target mock --provider mock-provider)
