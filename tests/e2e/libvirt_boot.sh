@@ -10,6 +10,14 @@ uri=${IF_LIBVIRT_URI:-qemu:///system}
 lv() { virsh -q -c "$uri" "$@"; }
 run() { "$imagefactory" --imgdir "$data" "$@"; }
 milliseconds_since() { echo "$((($(date +%s%N) - $1) / 1000000))"; }
+# wait_for_kernel LOG: true once LOG shows the kernel's banner, false after about 300 s.
+wait_for_kernel() {
+    for _ in $(seq 1 1500); do
+        grep -q "Linux version" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
 
 if ! lv version >/dev/null 2>&1; then
     echo "FAIL: libvirtd is not reachable at $uri; run scripts/libvirt/start.sh" >&2
@@ -96,13 +104,7 @@ serial_log=$root/serial/$domain.serial.log
 start=$(date +%s%N)
 check "domain starts" lv start "$domain"
 booted=false
-for _ in $(seq 1 1500); do
-    if grep -q "Linux version" "$serial_log" 2>/dev/null; then
-        booted=true
-        break
-    fi
-    sleep 0.2
-done
+wait_for_kernel "$serial_log" && booted=true
 check "kernel banner on the serial log" $booted
 echo "boot-to-kernel milliseconds=$(milliseconds_since "$start")"
 if ! $booted; then
@@ -127,13 +129,7 @@ sb_log=$root/serial/$sb_domain.serial.log
 start=$(date +%s%N)
 check "secure boot domain starts" lv start "$sb_domain"
 booted=false
-for _ in $(seq 1 1500); do
-    if grep -q "Linux version" "$sb_log" 2>/dev/null; then
-        booted=true
-        break
-    fi
-    sleep 0.2
-done
+wait_for_kernel "$sb_log" && booted=true
 check "kernel banner with secure boot" $booted
 echo "secure-boot-to-kernel milliseconds=$(milliseconds_since "$start")"
 for _ in $(seq 1 150); do

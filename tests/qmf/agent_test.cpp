@@ -83,16 +83,7 @@ TEST_F(AgentTest, UrlTemplateIsFetchedWithoutHoldingTheAgent) {
     EXPECT_EQ(prop(located[0], "qmf.opcode"), "_agent_locate_response");
     release = true;
 
-    std::optional<Message> reply;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!reply && std::chrono::steady_clock::now() < deadline) {
-        for (Message& message : harness_.agent().takeEvents(100)) {
-            if (prop(message, "qmf.opcode") == "_method_response") {
-                reply = std::move(message);
-            }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    std::optional<Message> reply = awaitDeferredReply();
     ASSERT_TRUE(reply.has_value()) << "no deferred reply within 30 s";
     ASSERT_TRUE(reply->correlation_id.has_value());
     EXPECT_EQ(reply->correlation_id->text().value_or(""), "url-call");
@@ -573,16 +564,7 @@ TEST_F(AgentTest, PushToRealProviderRepliesLater) {
                                         "push-later"));
     EXPECT_TRUE(out.empty());
 
-    std::optional<Message> reply;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!reply && std::chrono::steady_clock::now() < deadline) {
-        for (Message& message : harness_.agent().takeEvents(100)) {
-            if (prop(message, "qmf.opcode") == "_exception") {
-                reply = std::move(message);
-            }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    std::optional<Message> reply = awaitDeferredReply();
     ASSERT_TRUE(reply.has_value()) << "no deferred reply within 30 s";
     ASSERT_TRUE(reply->correlation_id.has_value());
     EXPECT_EQ(reply->correlation_id->text().value_or(""), "push-later");
