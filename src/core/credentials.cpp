@@ -61,7 +61,7 @@ Result<ProviderCredentials> parseProviderCredentials(std::string_view xml,
     if (trimWhitespace(xml).empty()) {
         return credentials;
     }
-    auto doc = readXmlDocument(xml, {"credentials", "provider_credentials", false});
+    auto doc = readXmlDocument(xml, {"credentials document", "provider_credentials", false});
     if (!doc.ok()) {
         return doc.error();
     }

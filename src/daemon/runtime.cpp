@@ -41,6 +41,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Settings& settings,
     image_options.data_dir = runtime->store_->dataDir();
     image_options.boot_check = settings.boot_check.value_or(false);
     registerImageTargets(runtime->targets_, image_options);
+    std::error_code ec;
+    if (settings.providers_dir && !std::filesystem::is_directory(*settings.providers_dir, ec)) {
+        return userError("providers folder " + *settings.providers_dir +
+                         " does not exist or is not a folder (--providers-dir)");
+    }
     auto catalog = ProviderCatalog::load(providersDirOf(settings));
     if (!catalog.ok()) {
         return catalog.error();

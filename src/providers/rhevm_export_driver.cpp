@@ -126,14 +126,14 @@ Result<std::pair<std::string, Secret>> account(const RhevmSettings& settings,
     std::string user = username ? username->reveal() : settings.username;
     if (user.empty()) {
         return userError(
-            "No username specified in config file or in push call: give "
-            "<rhevm_credentials><username> or the provider's username setting");
+            "No username specified in the provider definition or in the push call: give "
+            "<rhevm_credentials><username> or the definition's username setting");
     }
     Secret secret = password ? *password : settings.password;
     if (secret.empty()) {
         return userError(
-            "No password specified in config file or in push call: give "
-            "<rhevm_credentials><password> or the provider's password setting");
+            "No password specified in the provider definition or in the push call: give "
+            "<rhevm_credentials><password> or the definition's password setting");
     }
     return std::make_pair(user, secret);
 }

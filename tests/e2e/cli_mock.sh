@@ -96,6 +96,10 @@ check "unknown provider exits 3 (not found)" [ $? -eq 3 ]
 check "unknown provider lists known ones" \
     grep -q 'unknown provider "nebula"; known providers: lab, ec2-<region>, rackspace, mock\*' \
     "$work/nebula.out"
+run --providers-dir "$work/no-such-folder" --image "$image" --provider lab \
+    --credentials "$credentials" >"$work/nodir.out" 2>&1
+check "missing --providers-dir named" grep -q "providers folder $work/no-such-folder does not exist" \
+    "$work/nodir.out"
 run --image "$image" --provider ec2-us-east-1 --credentials "$credentials" >"$work/ec2.out" 2>&1
 check "provider of a target without push driver named" grep -q "target ec2, which this factory" \
     "$work/ec2.out"
