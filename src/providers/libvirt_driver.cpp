@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/template_xml.hpp"
@@ -170,6 +172,16 @@ Status sendFile(const Session& session, virStreamPtr stream, const std::filesyst
     return okStatus();
 }
 
+// How long a finished upload waits for the pool to allow the refresh that checks it.
+constexpr std::chrono::seconds kReadBackTimeout{300};
+
+// True when the last libvirt error is a pool refusing a refresh while another upload runs.
+bool poolIsBusy() {
+    virErrorPtr error = virGetLastError();
+    return error != nullptr && error->code == VIR_ERR_INTERNAL_ERROR && error->message != nullptr &&
+           std::string_view(error->message).find("asynchronous jobs") != std::string_view::npos;
+}
+
 // Creates the volume, uploads the file and checks the size libvirt reports. On failure the
 // volume is deleted again.
 Result<LibvirtVolume> uploadVolume(const Session& session, virStoragePoolPtr pool,
@@ -223,14 +235,36 @@ Result<LibvirtVolume> uploadVolume(const Session& session, virStoragePoolPtr poo
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log->info("uploaded volume={} bytes={} seconds={:.2f}", name, image.file_bytes, seconds);
 
-    // libvirt re-reads the qcow2 header after an upload, but asynchronously, so the pool is
-    // refreshed first to make the capacity below the virtual size of the uploaded header.
+    // libvirt re-reads the qcow2 header after an upload, but asynchronously. A pool refresh
+    // makes the capacity current, but libvirt refuses one while the pool has upload jobs (seen
+    // in CI with two pushes at once), so wait for a refresh that goes through or for the
+    // capacity to be right.
     virStorageVolInfo info{};
-    if (virStoragePoolRefresh(pool, 0) < 0 || virStorageVolGetInfo(volume.get(), &info) < 0) {
-        Error error =
-            session.failure(ErrorCode::ToolFailure, "cannot read back volume " + quoteValue(name));
-        removeVolume();
-        return error;
+    auto deadline = std::chrono::steady_clock::now() + kReadBackTimeout;
+    while (true) {
+        bool refreshed = virStoragePoolRefresh(pool, 0) == 0;
+        if (!refreshed && !poolIsBusy()) {
+            Error error = session.failure(
+                ErrorCode::ToolFailure, "cannot refresh pool " + quoteValue(session.settings.pool));
+            removeVolume();
+            return error;
+        }
+        if (virStorageVolGetInfo(volume.get(), &info) < 0) {
+            Error error = session.failure(ErrorCode::ToolFailure,
+                                          "cannot read back volume " + quoteValue(name));
+            removeVolume();
+            return error;
+        }
+        if (refreshed || info.capacity == image.virtual_bytes) {
+            break;
+        }
+        if (context.cancelToken().cancelled() || std::chrono::steady_clock::now() > deadline) {
+            removeVolume();
+            return toolFailure("pool " + quoteValue(session.settings.pool) +
+                               " stayed busy with other uploads, so volume " + quoteValue(name) +
+                               " could not be checked");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (info.capacity != image.virtual_bytes) {
         removeVolume();

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -43,7 +45,18 @@ class RecordingContext : public JobContext {
         if (percent > cancel_above_) {
             token_.cancel();
         }
+        if (pause_above && percent > *pause_above) {
+            pause_above.reset();
+            paused.set_value();
+            resume.wait();
+        }
     }
+
+    // When set, the upload stops once past this percent until resume is ready, so that
+    // another push can run while this one holds its stream open.
+    std::optional<int> pause_above;
+    std::promise<void> paused;
+    std::shared_future<void> resume;
     CancelToken& cancelToken() override { return token_; }
     std::shared_ptr<spdlog::logger> logger() override { return logger_; }
     const fs::path& workDir() const override { return work_dir_; }
@@ -383,6 +396,29 @@ TEST_F(LibvirtDriverTest, ConcurrentPushesBothSucceed) {
     ASSERT_TRUE(first_output.ok()) << first_output.error().message;
     ASSERT_TRUE(second_output.ok()) << second_output.error().message;
     EXPECT_NE(first_output->target_identifier, second_output->target_identifier);
+}
+
+// A push that ends while another upload into the same pool holds its stream open must still
+// succeed, and so must the other.
+TEST_F(LibvirtDriverTest, PushEndsWhileAnotherUploadRuns) {
+    PushRequest slow = request(qcow2());
+    PushRequest quick = request(raw(), "raw");
+    std::promise<void> release;
+    RecordingContext slow_context(root_);
+    slow_context.pause_above = 20;
+    slow_context.resume = release.get_future().share();
+    std::future<void> paused = slow_context.paused.get_future();
+    Result<PushOutput> slow_output = internalError("not run");
+
+    std::thread other([&] { slow_output = driver_.push(slow, slow_context); });
+    paused.wait();
+    RecordingContext quick_context(root_);
+    Result<PushOutput> quick_output = driver_.push(quick, quick_context);
+    release.set_value();
+    other.join();
+
+    EXPECT_TRUE(quick_output.ok()) << quick_output.error().message;
+    EXPECT_TRUE(slow_output.ok()) << slow_output.error().message;
 }
 
 TEST_F(LibvirtDriverTest, CheckPushAcceptsReachablePool) {
