@@ -30,6 +30,7 @@ class MockProviderDriver : public ProviderDriver {
 
     std::string target() const override { return "mock"; }
     std::string failureType() const override { return "Mock"; }
+    bool checksReachProvider() const override { return false; }
     Status checkPush(const ProviderDefinition& provider,
                      const ProviderCredentials& credentials) const override;
     Result<PushOutput> push(const PushRequest& request, JobContext& context) override;

@@ -54,6 +54,10 @@ class ProviderDriver {
     // The failure type reported in BuildFailedEvent when a push fails.
     virtual std::string failureType() const = 0;
 
+    // Whether checkPush, checkTargetImage and checkImport reach the provider (a connection,
+    // a folder that may be on NFS). The QMF agent runs such calls off its AMQP thread.
+    virtual bool checksReachProvider() const { return true; }
+
     // Whether push_image's credentials are parsed for this target. The original's condorcloud
     // ignored them.
     virtual bool usesCredentials() const { return true; }

@@ -607,6 +607,16 @@ Result<ImportResult> Factory::importImage(const std::string& image_id, const std
     return ImportResult{image.id, build.id, target_image.id, provider_image.id};
 }
 
+bool Factory::checksReachProviders(const std::vector<std::string>& provider_arguments) const {
+    for (const auto& argument : provider_arguments) {
+        auto resolved = providers_.resolve(argument);
+        if (resolved.ok() && resolved->first->checksReachProvider()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 Result<std::string> Factory::instanceStates(const std::string& class_name) const {
     if (class_name == "BuildAdaptor") {
         return describeJobStateMachine();

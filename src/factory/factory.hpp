@@ -67,6 +67,10 @@ class Factory {
                                                const std::vector<std::string>& providers,
                                                const std::string& credentials_xml);
 
+    // Whether checking a push or import for these provider arguments reaches a provider (see
+    // ProviderDriver::checksReachProvider). Arguments that do not resolve reach nothing.
+    bool checksReachProviders(const std::vector<std::string>& provider_arguments) const;
+
     // import_image: records an image that already exists on a provider, synchronously.
     Result<ImportResult> importImage(const std::string& image_id, const std::string& build_id,
                                      const std::string& target_identifier,

@@ -129,26 +129,26 @@ std::string redacted(std::string text, const std::string& secret) {
 }
 
 // Whether the call may wait on another host: a template download (up to the fetch timeout),
-// or a push whose provider is contacted before the call returns (libvirt connects, export
-// folders may sit on NFS). Such calls run off the AMQP thread. Mock providers never wait.
-bool mayWaitOnNetwork(const schema::Method& method, const Map& arguments) {
+// or a push or import whose checks reach the provider (a libvirt connection, a folder that may
+// be on NFS). Such calls run off the AMQP thread.
+bool mayWaitOnNetwork(const Factory& factory, const schema::Method& method, const Map& arguments) {
     if (method.name == schema::kBuildImage) {
         auto form = classifyTemplateArgument(textArgument(arguments, schema::kTemplate));
         return form.ok() && *form == TemplateForm::Url;
     }
+    std::vector<std::string> providers;
     if (method.name == schema::kPushImage) {
-        auto providers = arguments.find(std::string(schema::kProviders));
-        const List* list = providers != arguments.end() ? providers->second.list() : nullptr;
-        if (list == nullptr) {
-            return false;
-        }
-        for (const Value& provider : *list) {
-            if (!provider.text() || provider.text()->rfind("mock", 0) != 0) {
-                return true;
+        auto field = arguments.find(std::string(schema::kProviders));
+        const List* list = field != arguments.end() ? field->second.list() : nullptr;
+        if (list != nullptr) {
+            for (const Value& provider : *list) {
+                providers.push_back(provider.text().value_or(""));
             }
         }
+    } else if (method.name == schema::kImportImage) {
+        providers.push_back(textArgument(arguments, schema::kProvider));
     }
-    return false;
+    return factory.checksReachProviders(providers);
 }
 
 }  // namespace
@@ -206,7 +206,7 @@ void Agent::State::handleMethod(const Message& request, std::vector<Message>& ou
         return;
     }
 
-    if (mayWaitOnNetwork(*method, arguments)) {
+    if (mayWaitOnNetwork(factory, *method, arguments)) {
         if (!deferCall(request, *object, *method, arguments, encoded_form)) {
             out.push_back(exception(request, qmfErrorCodeFor(ErrorCode::Unavailable),
                                     "too many slow calls in progress (" +

@@ -499,10 +499,8 @@ TEST_F(AgentTest, InlineProviderDefinitionsNeverLogged) {
                                      {"build", ""},
                                      {"providers", List{Value(definition), Value("mock1")}},
                                      {"credentials", ""}}));
-    // A push to anything but mock runs on a worker thread: wait for its reply before the
-    // sink goes.
-    EXPECT_TRUE(pushed.empty());
-    EXPECT_TRUE(awaitDeferredReply().has_value());
+    // No rhevm driver is registered here, so the push is rejected at once.
+    EXPECT_EQ(pushed.size(), 1u);
     harness_.send(methodCall("import_image", factoryAddress(),
                              Map{{"image", ""},
                                  {"build", ""},
@@ -547,9 +545,26 @@ TEST_F(AgentTest, PushImageCreatesPushAdaptor) {
     EXPECT_TRUE(harness_.waitUntilEnded(jobIdOf(adaptors[0])));
 }
 
-// A push to a provider that may be contacted (anything but mock*) runs off the AMQP thread;
-// its reply, here an error, comes through takeEvents() with the request's correlation id.
-TEST_F(AgentTest, PushToRealProviderRepliesLater) {
+// A provider whose checks reach a remote host, which is down.
+class UnreachableDriver : public ProviderDriver {
+  public:
+    std::string target() const override { return "remote"; }
+    std::string failureType() const override { return "Remote"; }
+    Status checkPush(const ProviderDefinition&, const ProviderCredentials&) const override {
+        return Error{ErrorCode::Unavailable, "remote host is down"};
+    }
+    Result<PushOutput> push(const PushRequest&, JobContext&) override {
+        return toolFailure("remote host is down");
+    }
+    Result<std::string> checkImport(const ImportRequest&) const override {
+        return Error{ErrorCode::Unavailable, "remote host is down"};
+    }
+};
+
+// A push whose checks reach the provider runs off the AMQP thread. Its reply, here an error,
+// comes through takeEvents() with the request's correlation id.
+TEST_F(AgentTest, PushToRemoteProviderRepliesLater) {
+    harness_.providers().add(std::make_shared<UnreachableDriver>());
     List built = buildImage(kFastTemplate, List{Value("mock")});
     ASSERT_EQ(built.size(), 1u);
     ASSERT_TRUE(harness_.waitUntilEnded(jobIdOf(built[0])));
@@ -559,7 +574,7 @@ TEST_F(AgentTest, PushToRealProviderRepliesLater) {
     auto out = harness_.send(methodCall("push_image", factoryAddress(),
                                         Map{{"image", build_view->image_id},
                                             {"build", ""},
-                                            {"providers", List{Value("ec2-us-east-1")}},
+                                            {"providers", List{Value(R"({"target": "remote"})")}},
                                             {"credentials", ""}},
                                         "push-later"));
     EXPECT_TRUE(out.empty());
@@ -568,8 +583,19 @@ TEST_F(AgentTest, PushToRealProviderRepliesLater) {
     ASSERT_TRUE(reply.has_value()) << "no deferred reply within 30 s";
     ASSERT_TRUE(reply->correlation_id.has_value());
     EXPECT_EQ(reply->correlation_id->text().value_or(""), "push-later");
-    EXPECT_NE(textField(exceptionValues(*reply), "error_text")->find("target ec2"),
-              std::string::npos);
+    EXPECT_EQ(prop(*reply, "qmf.opcode"), "_exception");
+}
+
+// Mock providers and providers that do not resolve are checked on the AMQP thread itself.
+TEST_F(AgentTest, PushToMockOrUnknownProviderRepliesAtOnce) {
+    for (const char* provider : {"mock1", "ec2-us-east-1", "nebula"}) {
+        auto out = harness_.send(methodCall("push_image", factoryAddress(),
+                                            Map{{"image", "no-such-image"},
+                                                {"build", ""},
+                                                {"providers", List{Value(provider)}},
+                                                {"credentials", ""}}));
+        EXPECT_EQ(out.size(), 1u) << provider;
+    }
 }
 
 TEST_F(AgentTest, FactoryErrorCodes) {

@@ -109,6 +109,7 @@ class AgentHarness {
     }
 
     Agent& agent() { return *agent_; }
+    ProviderRegistry& providers() { return providers_; }
     Factory& factory() { return *factory_; }
 
   private:
