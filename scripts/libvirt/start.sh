@@ -56,13 +56,13 @@ if ! alive_as "$state/run/virtlogd.pid" virtlogd; then
     virtlogd --daemon --config "$state/conf/virtlogd.conf" --pid-file "$state/run/virtlogd.pid"
 fi
 rm -f "$state/run/libvirtd.pid"
-# libvirtd exits 0 even when a second daemon fails to take the driver state, so only the API
-# tells whether it came up.
+# libvirtd exits 0 even when a second daemon fails to take the driver state, so only a call to
+# the API shows whether it came up.
 libvirtd --daemon --config "$state/conf/libvirtd.conf" --pid-file "$state/run/libvirtd.pid"
 
 started=$(date +%s%N)
-# The first start on a machine probes QEMU's capabilities, which takes about 8 s; later starts
-# answer in well under a second.
+# The first start on a machine probes QEMU's capabilities, which took about 8 s here. Later
+# starts respond in well under a second.
 for _ in $(seq 1 600); do
     if api_answers; then
         echo "libvirt: libvirtd $(cat "$state/run/libvirtd.pid") up on $uri after" \
@@ -71,6 +71,6 @@ for _ in $(seq 1 600); do
     fi
     sleep 0.1
 done
-echo "libvirt: libvirtd did not answer on $uri within 60 s; see $state/logs/libvirtd.log" >&2
+echo "libvirt: libvirtd did not respond on $uri within 60 s; see $state/logs/libvirtd.log" >&2
 tail -n 20 "$state/logs/libvirtd.log" >&2 || true
 exit 1

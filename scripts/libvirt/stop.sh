@@ -1,10 +1,10 @@
 #!/bin/bash
-# Stops the virtlogd and libvirtd that start.sh started with the same IF_LIBVIRT_DIR. libvirtd
-# leaves guests running when it exits and reloads transient pools when it starts again, so
-# first this removes what a test run left behind: domains whose disk is in a test pool
-# (transient pools named imagefactory-test-* or imagefactory-e2e-*), then those pools. Domains
-# an operator pushed (imagefactory-<id> in other pools) are left alone. A libvirtd that start.sh
-# found already running is left running. Succeeds when nothing is running.
+# Stops the virtlogd and libvirtd that start.sh started with the same IF_LIBVIRT_DIR.
+# libvirtd leaves guests running when it exits and reloads transient pools when it starts again.
+# So first this removes what a test run left behind: domains whose disk is in a test pool (a
+# transient pool named imagefactory-test-* or imagefactory-e2e-*), then those pools. Domains an
+# operator pushed into other pools are left alone, and so is a libvirtd that start.sh found
+# already running. Succeeds when nothing is running.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

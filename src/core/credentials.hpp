@@ -42,7 +42,7 @@ std::string credentialsElementFor(std::string_view target);
 
 // Parses credentials for target with the template parser's limits (size, UTF-8, no DOCTYPE,
 // no entities, no network). Blank text gives empty credentials. Error messages name elements
-// and never quote the document, since it holds secrets.
+// and never quote the document, because it contains secrets.
 Result<ProviderCredentials> parseProviderCredentials(std::string_view xml, std::string_view target);
 
 }  // namespace imagefactory

@@ -21,7 +21,7 @@ using XmlDocPtr = std::unique_ptr<xmlDoc, XmlDocFree>;
 // the file system and substitutes no entities. Safe to call from any thread at once.
 Result<XmlDocPtr> readTemplateDocument(std::string_view xml);
 
-// How readXmlDocument names and checks a document other than a template.
+// The name and root element readXmlDocument uses for a document other than a template.
 struct XmlDocumentKind {
     const char* what;  // the document's name in messages, e.g. "credentials"
     const char* root;  // the root element it must have, or nullptr for any

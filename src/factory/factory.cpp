@@ -26,7 +26,7 @@ namespace {
 // Jobs one call may start. Each is a record and, while it runs, a thread; a caller on the bus
 // could otherwise queue without bound.
 constexpr size_t kMaxJobsPerCall = 1000;
-// The longest provider id an import takes; cloud ids are far shorter.
+// The maximum length of a provider id that import_image accepts. Cloud ids are far shorter.
 constexpr size_t kMaxIdentifierLength = 1024;
 
 std::string joinNames(const std::vector<std::string>& names) {

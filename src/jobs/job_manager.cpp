@@ -173,7 +173,7 @@ void JobManager::queueAndRun(std::shared_ptr<Job> job) {
         if (!job->cancel.cancelled()) {
             if (lane.free == 0) {
                 // This thread ends here; a job of this kind that finishes takes this one out of
-                // line, and abort() fails it where it stands.
+                // line, or abort() removes it from the queue and fails it.
                 job->waiting = true;
                 lane.waiting.push_back(job);
                 --running_threads_;

@@ -36,7 +36,7 @@ struct JobManagerOptions {
     // like an aborted one and fails with type "Timeout".
     std::chrono::seconds job_timeout{0};
     // Progress of a running job is written to the store at most this often (status changes
-    // write it as well), so that a reader of the store sees a long job advance.
+    // write it as well), so that a reader of the store can follow a long job.
     std::chrono::milliseconds percent_persist_interval{5000};
 };
 

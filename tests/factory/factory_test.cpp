@@ -155,7 +155,7 @@ TEST_F(FactoryTest, TemplateFromFilePath) {
     EXPECT_EQ(factory_->waitForJob(jobs->front().id)->status, JobStatus::Completed);
 }
 
-TEST_F(FactoryTest, TemplateFilePathRefusedWhenFilesAreNotAllowed) {
+TEST_F(FactoryTest, BusRejectsTemplateFilePath) {
     std::filesystem::path file = dir_ / "t.tdl";
     std::ofstream(file) << kTemplate;
     FactoryOptions options;

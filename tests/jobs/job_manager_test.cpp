@@ -327,7 +327,7 @@ TEST_F(JobManagerTest, TimeoutStopsLongJob) {
     EXPECT_NE(final_view->failure_info.find("1 s"), std::string::npos);
 }
 
-// A reader of the store sees a running job's progress, not only the percent of its last
+// A reader of the store gets a running job's progress, not only the percent of its last
 // status change.
 TEST_F(JobManagerTest, PersistsProgressOfRunningJob) {
     JobManagerOptions options;

@@ -53,7 +53,7 @@ class RecordingContext : public JobContext {
     }
 
     // When set, the upload stops once past this percent until resume is ready, so that
-    // another push can run while this one holds its stream open.
+    // another push can run while this one keeps its stream open.
     std::optional<int> pause_above;
     std::promise<void> paused;
     std::shared_future<void> resume;
@@ -398,7 +398,7 @@ TEST_F(LibvirtDriverTest, ConcurrentPushesBothSucceed) {
     EXPECT_NE(first_output->target_identifier, second_output->target_identifier);
 }
 
-// A push that ends while another upload into the same pool holds its stream open must still
+// A push that ends while another upload into the same pool keeps its stream open must still
 // succeed, and so must the other.
 TEST_F(LibvirtDriverTest, PushEndsWhileAnotherUploadRuns) {
     PushRequest slow = request(qcow2());

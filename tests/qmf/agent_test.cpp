@@ -59,7 +59,7 @@ class AgentTest : public ::testing::Test {
 };
 
 // A template URL is downloaded off the AMQP thread: handle() returns at once, other requests
-// are answered meanwhile, and the reply comes through takeEvents() with the request's
+// get their replies meanwhile, and the reply comes through takeEvents() with the request's
 // correlation id.
 TEST_F(AgentTest, UrlTemplateIsFetchedWithoutHoldingTheAgent) {
     std::atomic<bool> release{false};
@@ -77,7 +77,7 @@ TEST_F(AgentTest, UrlTemplateIsFetchedWithoutHoldingTheAgent) {
                                         "url-call"));
     EXPECT_TRUE(out.empty()) << "the reply must wait for the download";
 
-    // While the server holds the download, the agent still answers.
+    // While the server delays the download, the agent still replies.
     auto located = harness_.send(request(kAgentLocateRequest, List{}, "locate-meanwhile"));
     ASSERT_EQ(located.size(), 1u);
     EXPECT_EQ(prop(located[0], "qmf.opcode"), "_agent_locate_response");
